@@ -1,0 +1,72 @@
+"""musicapi: the Python SDK for the MusicAPI music-generation API.
+
+`AsyncMusicAPI` is the async client (asyncio or trio); `MusicAPI` is the same client,
+synchronous. `musicapi.sandbox` is a local MusicAPI for demos and tests.
+"""
+
+from __future__ import annotations
+
+from musicapi._client import AsyncMusicAPI as AsyncMusicAPI
+from musicapi._errors import APIConnectionError as APIConnectionError
+from musicapi._errors import APIStatusError as APIStatusError
+from musicapi._errors import APITimeoutError as APITimeoutError
+from musicapi._errors import AuthenticationError as AuthenticationError
+from musicapi._errors import BadRequestError as BadRequestError
+from musicapi._errors import ConfigurationError as ConfigurationError
+from musicapi._errors import InsufficientCreditsError as InsufficientCreditsError
+from musicapi._errors import MalformedResponseError as MalformedResponseError
+from musicapi._errors import MusicAPIError as MusicAPIError
+from musicapi._errors import NotFoundError as NotFoundError
+from musicapi._errors import PermissionDeniedError as PermissionDeniedError
+from musicapi._errors import RateLimitError as RateLimitError
+from musicapi._errors import RequestValidationError as RequestValidationError
+from musicapi._errors import ServerError as ServerError
+from musicapi._errors import SubmissionUnknownError as SubmissionUnknownError
+from musicapi._errors import TaskFailedError as TaskFailedError
+from musicapi._errors import WaitTimeoutError as WaitTimeoutError
+from musicapi._errors import WebhookVerificationError as WebhookVerificationError
+from musicapi._models import Clip as Clip
+from musicapi._models import Credits as Credits
+from musicapi._models import GenerationResult as GenerationResult
+from musicapi._models import SonicCreateRequest as SonicCreateRequest
+from musicapi._models import Task as Task
+from musicapi._models import TaskSubmission as TaskSubmission
+from musicapi._sync import MusicAPI as MusicAPI
+from musicapi._version import __version__ as __version__
+from musicapi._wait import PollPolicy as PollPolicy
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncMusicAPI",
+    "AuthenticationError",
+    "BadRequestError",
+    "Clip",
+    "ConfigurationError",
+    "Credits",
+    "GenerationResult",
+    "InsufficientCreditsError",
+    "MalformedResponseError",
+    "MusicAPI",
+    "MusicAPIError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "RateLimitError",
+    "RequestValidationError",
+    "ServerError",
+    "SubmissionUnknownError",
+    "Task",
+    "TaskFailedError",
+    "TaskSubmission",
+    "WaitTimeoutError",
+    "WebhookVerificationError",
+    "__version__",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "musicapi"
+del _name, _obj

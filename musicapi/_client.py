@@ -1,0 +1,140 @@
+"""`AsyncMusicAPI`: the async client, and the owner of everything one client shares.
+
+One client owns one pooled `httpx.AsyncClient`, one request budget (pacing and the
+in-flight cap every wait and batch of this client shares) and one clock. Resources
+(`client.sonic`, ...) are thin views over those.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from musicapi._budget import RequestBudget
+from musicapi._clock import REAL_CLOCK
+from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
+from musicapi._download import download_clip
+from musicapi._logging import configure_from_env
+from musicapi._resources.credits import CreditsResource
+from musicapi._resources.sonic import SonicResource
+from musicapi._transport import Transport
+from musicapi._wait import PollPolicy
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+    from types import TracebackType
+
+    import httpx
+    from typing_extensions import Self
+
+    from musicapi._clock import Clock
+    from musicapi._models import Clip, Credits
+
+
+class AsyncMusicAPI:
+    """The asynchronous MusicAPI client (asyncio or trio, through anyio).
+
+    Args:
+        api_key: The API key; defaults to the `MUSICAPI_KEY` environment variable.
+        base_url: The API root; defaults to `MUSICAPI_BASE_URL`, then the public API.
+            Plain `http://` is accepted only for loopback hosts (the sandbox).
+        timeout: Seconds allowed for one HTTP request.
+        max_retries: Resends of a retryable request (a paid create is resent only when
+            the server surely did not take it).
+        http_client: An `httpx.AsyncClient` to use (you close it); its pool is shared.
+        transport: An httpx transport for the client we create, e.g.
+            `musicapi.sandbox.Sandbox().transport()`.
+        rate_limit: A ceiling on this client's requests per second; by default the
+            pace adapts to the server's 429s.
+        max_in_flight: The most HTTP requests in flight at once.
+        clock: The clock for waits and backoff (`musicapi.testing.FakeClock` in tests).
+        poll_policy: How often waits poll.
+
+    Raises:
+        ConfigurationError: A malformed base URL, http to a non-loopback host, or a
+            number out of range.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limit: float | None = None,
+        max_in_flight: int = 64,
+        clock: Clock | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> None:
+        configure_from_env()
+        self._config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_in_flight=max_in_flight,
+            rate_limit=rate_limit,
+        )
+        self._clock = clock or REAL_CLOCK
+        self._budget = RequestBudget(
+            self._clock, rate_limit=rate_limit, max_in_flight=self._config.max_in_flight
+        )
+        self._transport = Transport(
+            self._config,
+            clock=self._clock,
+            budget=self._budget,
+            http_client=http_client,
+            transport=transport,
+        )
+        self._poll_policy = poll_policy or PollPolicy()
+        self._credits = CreditsResource(self._transport, self._clock)
+        self.sonic = SonicResource(
+            self._transport,
+            self._clock,
+            policy=self._poll_policy,
+            max_in_flight=self._config.max_in_flight,
+        )
+        """Song generation: `create`, `get`, `wait`, `generate`, `generate_many`."""
+
+    def __repr__(self) -> str:
+        key = "set" if self._config.api_key else "missing"
+        return f"AsyncMusicAPI(base_url={self._config.base_url!r}, api_key=<{key}>)"
+
+    @property
+    def base_url(self) -> str:
+        """The API root this client talks to."""
+        return self._config.base_url
+
+    @property
+    def budget(self) -> RequestBudget:
+        """The pacing and in-flight cap that every request of this client shares."""
+        return self._budget
+
+    async def get_credits(self) -> Credits:
+        """Return the account's balance (`.credits`, `.extra_credits`): a check that the key works."""
+        return await self._credits.get()
+
+    async def download(self, clip: Clip, directory: str | os.PathLike[str] = ".") -> Path:
+        """Save a clip's audio file into `directory` and return its path.
+
+        The download streams in chunks and never sends the API key to the file host.
+        """
+        return await download_clip(self._transport.http_client, clip, directory)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was passed in as `http_client`)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()

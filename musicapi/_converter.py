@@ -1,0 +1,135 @@
+"""All wire knowledge: the one cattrs converter, and how API bodies become models.
+
+The models in `_models` are plain attrs classes; this module decides how they meet
+JSON. It keeps every response's raw mapping (so unknown fields survive), coerces the
+API's inconsistencies (a `duration` sent as `"104.88"`), omits `None` fields from
+requests, and turns any shape it cannot read into `MalformedResponseError` with the
+field path, never a `KeyError` or `TypeError`. Hooks are registered once, at import,
+because cattrs caches them on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from musicapi._errors import MalformedResponseError
+from musicapi._models import Clip, ClipState, Credits, SonicCreateRequest, Task, TaskState
+from musicapi._models.sonic import GenerationResult, TaskSubmission
+
+T = TypeVar("T")
+
+FAILURE_TYPES = frozenset({"failed", "timeout", "forbidden", "api_error", "bad_request", "error"})
+NOT_READY_TYPES = frozenset({"not_ready", "pending", "running", "processing"})
+
+
+def configure_converter(converter: cattrs.Converter) -> None:
+    """Register the hooks that map musicapi models to and from the API's JSON."""
+    converter.register_unstructure_hook(
+        SonicCreateRequest,
+        make_dict_unstructure_fn(SonicCreateRequest, converter, _cattrs_omit_if_default=True),
+    )
+    for model in (Clip, Credits, TaskSubmission):
+        converter.register_structure_hook(model, _keeping_raw(model, converter))
+
+
+def _keeping_raw(cls: type[T], converter: cattrs.Converter) -> Callable[[Any, Any], T]:
+    """Build a structure hook that ignores unknown keys but keeps the whole mapping as `raw`."""
+    structure_fields = make_dict_structure_fn(
+        cls, converter, raw=override(omit=True), _cattrs_forbid_extra_keys=False
+    )
+
+    def structure(value: Any, _: Any) -> T:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        instance = structure_fields(value, cls)
+        return attrs.evolve(instance, raw=MappingProxyType(dict(value)))  # type: ignore[misc]
+
+    return structure
+
+
+converter = cattrs.Converter()
+configure_converter(converter)
+
+
+def structure(value: Any, cls: type[T], *, what: str) -> T:
+    """Structure `value` as `cls`, or raise `MalformedResponseError` naming the bad fields."""
+    try:
+        return converter.structure(value, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        if isinstance(exc, cattrs.BaseValidationError):
+            detail = "; ".join(cattrs.transform_error(exc, path=what))
+        else:
+            detail = f"{what}: {exc}"
+        raise MalformedResponseError(
+            f"malformed {what} in the API's answer: {detail}", body=value
+        ) from None
+
+
+def unstructure_request(request: SonicCreateRequest) -> dict[str, Any]:
+    """Return the JSON body of a create request, without the fields left as `None`."""
+    body: dict[str, Any] = converter.unstructure(request)
+    return body
+
+
+def parse_task(task_id: str, status_code: int, body: Any, *, retry_after: float | None) -> Task:
+    """Read one poll of `/sonic/task/{id}` into a `Task`, whatever the outcome.
+
+    202 (or a `not_ready` type) means running. 200 with `code: 200` and clips means
+    succeeded, unless a clip is still `streaming` or `pending` (then still running).
+    200 with a failure `type` means failed, with the reason.
+
+    Raises:
+        MalformedResponseError: The body has none of the documented shapes.
+    """
+    raw = MappingProxyType(body) if isinstance(body, dict) else MappingProxyType({})
+    kind = body.get("type") if isinstance(body, dict) else None
+    if status_code == 202 or kind in NOT_READY_TYPES:
+        return Task(task_id=task_id, state=TaskState.RUNNING, retry_after=retry_after, raw=raw)
+    if not isinstance(body, dict):
+        raise MalformedResponseError(
+            "malformed task in the API's answer: not a JSON object", body=body
+        )
+    if isinstance(kind, str) and kind:
+        reason = body.get("error") or body.get("message")
+        return Task(
+            task_id=task_id,
+            state=TaskState.FAILED,
+            reason=f"{kind}: {reason}" if reason else kind,
+            raw=raw,
+        )
+    if body.get("code") == 200 or "data" in body:
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise MalformedResponseError(
+                "malformed task in the API's answer: data is not a list of clips", body=body
+            )
+        clips = structure(data, tuple[Clip, ...], what="task.data")
+        return Task(
+            task_id=task_id, state=_state_of(clips), clips=clips, raw=raw, reason=_reason_of(clips)
+        )
+    raise MalformedResponseError("malformed task in the API's answer: unknown shape", body=body)
+
+
+def _state_of(clips: tuple[Clip, ...]) -> str:
+    if not clips or not all(clip.state is None or clip.is_final for clip in clips):
+        return TaskState.RUNNING
+    if all(clip.state == ClipState.FAILED for clip in clips):
+        return TaskState.FAILED
+    return TaskState.SUCCEEDED
+
+
+def _reason_of(clips: tuple[Clip, ...]) -> str | None:
+    if clips and all(clip.state == ClipState.FAILED for clip in clips):
+        return "failed: every clip failed"
+    return None
+
+
+def result_of(task: Task) -> GenerationResult:
+    """Return the finished result of a succeeded task."""
+    return GenerationResult(task_id=task.task_id, clips=task.clips, raw=task.raw)

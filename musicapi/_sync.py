@@ -1,0 +1,228 @@
+"""`MusicAPI`: the synchronous facade, a thin typed forwarder onto the async client.
+
+One long-lived event-loop thread per client (an anyio blocking portal), started on first
+use under a lock and stopped by `close()`. The `AsyncMusicAPI` is created inside that
+loop, so its connection pool lives on exactly one loop (httpx #2473). Each sync method
+is the async one, forwarded: `_forward` is a ParamSpec descriptor, so type checkers see
+the same parameters and return type minus the `await`, and no behaviour is written
+twice. Because the loop has its own thread, the facade works from many threads at once
+and from a thread that already runs an event loop (Jupyter). Ctrl-C while a call
+blocks cancels that call on the loop before the `KeyboardInterrupt` propagates.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from musicapi._client import AsyncMusicAPI
+from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
+from musicapi._errors import MusicAPIError
+from musicapi._resources.sonic import SonicResource
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import httpx
+    from typing_extensions import Self
+
+    from musicapi._clock import Clock
+    from musicapi._wait import PollPolicy
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class _Bridge:
+    """Owns the portal thread and the async client living on it."""
+
+    def __init__(
+        self,
+        make_client: Callable[[], AsyncMusicAPI],
+        backend: str,
+        backend_options: dict[str, Any] | None,
+    ) -> None:
+        self._make_client = make_client
+        self._backend = backend
+        self._backend_options = backend_options
+        self._lock = threading.Lock()
+        self._stack: ExitStack | None = None
+        self._portal: BlockingPortal | None = None
+        self._client: AsyncMusicAPI | None = None
+        self._closed = False
+
+    def started(self) -> tuple[BlockingPortal, AsyncMusicAPI]:
+        """Return the portal and the async client, starting them on first use."""
+        portal, client = self._portal, self._client
+        if portal is not None and client is not None:
+            return portal, client
+        with self._lock:
+            if self._closed:
+                raise MusicAPIError("this MusicAPI client is closed")
+            if self._portal is None or self._client is None:
+                with ExitStack() as stack:
+                    portal = stack.enter_context(
+                        start_blocking_portal(self._backend, self._backend_options)
+                    )
+                    client = portal.call(self._make_client)
+                    stack.enter_context(portal.wrap_async_context_manager(client))
+                    self._stack = stack.pop_all()
+                self._portal, self._client = portal, client
+            return self._portal, self._client
+
+    def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run `fn(*args)` on the loop thread and block for its result; Ctrl-C cancels it."""
+        portal, _ = self.started()
+        future = portal.start_task_soon(fn, *args)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        """Close the async client, then stop the loop thread (idempotent)."""
+        with self._lock:
+            self._closed = True
+            stack, self._stack = self._stack, None
+            self._portal = self._client = None
+        if stack is not None:
+            stack.close()
+
+
+class _Forward(Generic[P, R]):
+    """A descriptor that turns an async method of `target` into a blocking one."""
+
+    def __init__(
+        self,
+        method: Callable[Concatenate[Any, P], Awaitable[R]],
+        target: Callable[[AsyncMusicAPI], Any],
+    ) -> None:
+        self._method = method
+        self._target = target
+        self.__doc__ = method.__doc__
+
+    def __get__(self, instance: _HasBridge | None, owner: type[Any]) -> Callable[P, R]:
+        method, target = self._method, self._target
+        if instance is None:
+            return method  # type: ignore[return-value]
+        bridge = instance._bridge
+
+        @functools.wraps(method)
+        def forwarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            _, client = bridge.started()
+            return bridge.call(functools.partial(method, target(client), *args, **kwargs))
+
+        return forwarded
+
+
+class _HasBridge:
+    _bridge: _Bridge
+
+
+def _forward(
+    target: Callable[[AsyncMusicAPI], Any],
+) -> Callable[[Callable[Concatenate[Any, P], Awaitable[R]]], _Forward[P, R]]:
+    def make(method: Callable[Concatenate[Any, P], Awaitable[R]]) -> _Forward[P, R]:
+        return _Forward(method, target)
+
+    return make
+
+
+def _client(client: AsyncMusicAPI) -> AsyncMusicAPI:
+    return client
+
+
+def _sonic(client: AsyncMusicAPI) -> SonicResource:
+    return client.sonic
+
+
+class SyncSonic(_HasBridge):
+    """Song generation, synchronously: the methods of `AsyncMusicAPI.sonic` without `await`."""
+
+    def __init__(self, bridge: _Bridge) -> None:
+        self._bridge = bridge
+
+    create = _forward(_sonic)(SonicResource.create)
+    get = _forward(_sonic)(SonicResource.get)
+    wait = _forward(_sonic)(SonicResource.wait)
+    generate = _forward(_sonic)(SonicResource.generate)
+
+
+class MusicAPI(_HasBridge):
+    """The synchronous MusicAPI client: the same constructor and methods as `AsyncMusicAPI`.
+
+    Calls run on one event-loop thread owned by this client, started on first use.
+    Use it as a context manager, or call `close()`, to stop that thread and release
+    the connections. `backend` and `backend_options` choose the loop (`"asyncio"` or
+    `"trio"`), as in anyio's `start_blocking_portal`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limit: float | None = None,
+        max_in_flight: int = 64,
+        clock: Clock | None = None,
+        poll_policy: PollPolicy | None = None,
+        backend: str = "asyncio",
+        backend_options: dict[str, Any] | None = None,
+    ) -> None:
+        config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_in_flight=max_in_flight,
+            rate_limit=rate_limit,
+        )
+        self._base_url = config.base_url
+        make_client = functools.partial(
+            AsyncMusicAPI,
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            transport=transport,
+            rate_limit=rate_limit,
+            max_in_flight=max_in_flight,
+            clock=clock,
+            poll_policy=poll_policy,
+        )
+        self._bridge = _Bridge(make_client, backend, backend_options)
+        self.sonic = SyncSonic(self._bridge)
+        """Song generation: `create`, `get`, `wait`, `generate`, `generate_many`."""
+
+    def __repr__(self) -> str:
+        return f"MusicAPI(base_url={self._base_url!r})"
+
+    get_credits = _forward(_client)(AsyncMusicAPI.get_credits)
+    download = _forward(_client)(AsyncMusicAPI.download)
+
+    def close(self) -> None:
+        """Close the connections and stop this client's event-loop thread."""
+        self._bridge.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

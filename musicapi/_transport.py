@@ -1,0 +1,311 @@
+"""The only module that talks to httpx: auth, pacing, retries and error mapping.
+
+Every API request of a client goes through `Transport.request`. It adds the bearer
+header (never to a URL, a log line or a message), waits for the client's shared
+request budget, sends, and turns what happened into either an `APIResponse` or one of
+the `MusicAPIError` classes. The retry decisions themselves are pure and live in
+`_retry.py`; this module only carries them out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import anyio
+import attrs
+import httpx
+
+from musicapi._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    MalformedResponseError,
+    MusicAPIError,
+    SubmissionUnknownError,
+    error_for_status,
+)
+from musicapi._logging import logger, protect
+from musicapi._retry import Failure, Idempotency, decide, parse_retry_after
+from musicapi._version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from musicapi._budget import RequestBudget
+    from musicapi._clock import Clock
+    from musicapi._config import ClientConfig
+
+REQUEST_ID_HEADERS = ("x-request-id", "x-vercel-id", "cf-ray")
+USER_AGENT = f"musicapi-python/{__version__}"
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_TIMEOUTS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.TimeoutException)
+
+
+class DeadlineExceeded(Exception):  # noqa: N818  (a signal, not an error users see)
+    """A retry would end past the caller's deadline; the caller raises its own timeout."""
+
+
+@attrs.frozen
+class APIResponse:
+    """A successful (2xx) answer: status, parsed JSON body and headers."""
+
+    status_code: int
+    body: Any
+    headers: httpx.Headers
+    request_id: str | None
+
+    @property
+    def retry_after(self) -> float | None:
+        """The `Retry-After` hint of this answer, in seconds, if any."""
+        return parse_retry_after(self.headers.get("retry-after"), now=time.time())
+
+
+class Transport:
+    """Sends requests for one client over one pooled `httpx.AsyncClient`.
+
+    Args:
+        config: The client's settings.
+        clock: The clock backoff sleeps and deadlines use.
+        budget: The client's shared pacing and in-flight cap.
+        http_client: A client to use instead of creating one (not closed by us).
+        transport: An httpx transport for the client we create (the sandbox's, say).
+        rng: The source of retry jitter.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        clock: Clock,
+        budget: RequestBudget,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._budget = budget
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(config.timeout),
+            limits=httpx.Limits(
+                max_connections=config.max_in_flight,
+                max_keepalive_connections=config.max_in_flight,
+            ),
+            follow_redirects=False,
+        )
+        self._secret = protect(config.api_key)
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The pooled httpx client (also used for downloads, without the key)."""
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the pool, unless it was passed in by the caller."""
+        if self._owns_client:
+            await self._http.aclose()
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = {
+                "Authorization": f"Bearer {self._config.require_key()}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        return self._headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        idempotency: Idempotency = Idempotency.SAFE,
+        deadline: float | None = None,
+        before_send: Callable[[], None] | None = None,
+    ) -> APIResponse:
+        """Send one API request, retrying what the policy allows.
+
+        Args:
+            method: The HTTP method.
+            path: The path below the base URL, starting with `/`.
+            json_body: The JSON body, if any.
+            idempotency: Whether a resend can start a second paid job.
+            deadline: A clock time after which no retry is started (a wait's deadline).
+            before_send: Called just before each attempt goes on the wire (after pacing).
+
+        Raises:
+            MusicAPIError: The mapped failure, after any retries.
+            DeadlineExceeded: A retry would end after `deadline`.
+        """
+        headers = self._auth_headers()
+        url = self._config.base_url + path
+        retries_done = 0
+        while True:
+            started = self._clock.now()
+            try:
+                response = await self._send(
+                    method, url, headers, json_body, deadline, idempotency, before_send
+                )
+            except httpx.TransportError as exc:
+                failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT) else Failure.NO_ANSWER
+                decision = decide(
+                    idempotency,
+                    retries_done=retries_done,
+                    max_retries=self._config.max_retries,
+                    failure=failure,
+                    rng=self._rng,
+                )
+                self._log_failure(method, path, exc, retried=decision.retry)
+                if decision.submission_unknown:
+                    raise SubmissionUnknownError(
+                        f"{method} {path} was sent but no answer came back "
+                        f"({type(exc).__name__}); the job may or may not have been created, "
+                        "so it was not resent (a second create could be charged twice)"
+                    ) from exc
+                if not decision.retry:
+                    _raise_connection_error(method, path, exc)
+            else:
+                retry_after = parse_retry_after(
+                    response.headers.get("retry-after"), now=time.time()
+                )
+                if response.status_code == 429:
+                    self._budget.on_rate_limited(retry_after)
+                else:
+                    self._budget.on_answer()
+                self._log_answer(method, path, response, started)
+                if response.status_code < 400:
+                    return _success(response)
+                error = error_for_status(
+                    response.status_code,
+                    _body_of(response),
+                    request_id=_request_id(response.headers),
+                    retry_after=retry_after,
+                )
+                decision = decide(
+                    idempotency,
+                    retries_done=retries_done,
+                    max_retries=self._config.max_retries,
+                    status_code=response.status_code,
+                    retry_after=retry_after,
+                    rng=self._rng,
+                )
+                if not decision.retry:
+                    raise error
+            if self._past(deadline, decision.delay):
+                raise DeadlineExceeded
+            retries_done += 1
+            await self._clock.sleep(decision.delay)
+
+    def _past(self, deadline: float | None, delay: float) -> bool:
+        return deadline is not None and self._clock.now() + delay >= deadline
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        json_body: Any,
+        deadline: float | None,
+        idempotency: Idempotency,
+        before_send: Callable[[], None] | None,
+    ) -> httpx.Response:
+        """Pace, take an in-flight slot, and send once.
+
+        A create is shielded from cancellation once it is on the wire: cancelling it
+        halfway would lose the task id of a job the server may already have charged.
+        """
+        await self._budget.pace()
+        timeout: float | None = None
+        if deadline is not None:
+            timeout = max(0.05, min(self._config.timeout, deadline - self._clock.now()))
+        async with self._budget.slot():
+            if before_send is not None:
+                before_send()
+            with anyio.CancelScope(shield=idempotency is Idempotency.CREATE):
+                response = await self._send_now(method, url, headers, json_body, timeout)
+        return response
+
+    async def _send_now(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        json_body: Any,
+        timeout: float | None,
+    ) -> httpx.Response:
+        timeout_arg = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
+        if json_body is None:
+            return await self._http.request(method, url, headers=headers, timeout=timeout_arg)
+        content = json.dumps(json_body, separators=(",", ":")).encode()
+        headers = {**headers, "Content-Type": "application/json"}
+        return await self._http.request(
+            method, url, headers=headers, content=content, timeout=timeout_arg
+        )
+
+    def _log_answer(self, method: str, path: str, response: httpx.Response, started: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (request id %s)",
+                method,
+                path,
+                response.status_code,
+                (self._clock.now() - started) * 1000,
+                _request_id(response.headers),
+            )
+
+    def _log_failure(self, method: str, path: str, exc: Exception, *, retried: bool) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s failed: %s%s",
+                method,
+                path,
+                type(exc).__name__,
+                " (retrying)" if retried else "",
+            )
+
+
+def _success(response: httpx.Response) -> APIResponse:
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        raise MalformedResponseError(
+            f"the API answered {response.status_code} with a body that is not JSON",
+            status_code=response.status_code,
+            request_id=_request_id(response.headers),
+            body=response.text[:500],
+        ) from None
+    return APIResponse(response.status_code, body, response.headers, _request_id(response.headers))
+
+
+def _body_of(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.text[:2000]
+
+
+def _request_id(headers: httpx.Headers) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value: str | None = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _raise_connection_error(method: str, path: str, exc: httpx.TransportError) -> NoReturn:
+    message = f"{method} {path} failed: {type(exc).__name__}"
+    if isinstance(exc, _TIMEOUTS):
+        raise APITimeoutError(message) from exc
+    raise APIConnectionError(message) from exc
+
+
+__all__ = ["APIResponse", "DeadlineExceeded", "MusicAPIError", "Transport"]

@@ -1,0 +1,24 @@
+"""A faithful local MusicAPI, for demos, examples and tests.
+
+`Sandbox` answers the real paths with the real status codes and bodies, charges and
+refunds credits, synthesises playable audio, delivers signed webhooks, and can be
+told to misbehave through `Faults`. Use it in-process::
+
+    sandbox = Sandbox(clock=FakeClock())
+    async with httpx.AsyncClient(transport=sandbox.transport(), base_url=sandbox.base_url) as http:
+        ...
+
+or over loopback with `sandbox.serve()`, `sandbox.serve_in_thread()`, or
+`python -m musicapi.sandbox --port 8000`.
+"""
+
+from __future__ import annotations
+
+from musicapi.sandbox._faults import Faults as Faults
+from musicapi.sandbox._sandbox import Sandbox as Sandbox
+from musicapi.sandbox._state import TaskRecord as TaskRecord
+from musicapi.sandbox._stats import Stats as Stats
+
+__all__ = ["Faults", "Sandbox", "Stats", "TaskRecord"]
+
+Faults.__module__ = Sandbox.__module__ = Stats.__module__ = TaskRecord.__module__ = __name__

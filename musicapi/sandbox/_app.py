@@ -1,0 +1,250 @@
+"""The sandbox's ASGI application: the real paths, status codes and envelopes.
+
+A bare router with no framework (core dependencies only). Each API request goes
+through the same steps, so faults compose predictably:
+
+1. `delay`, then `drop_next` (read, never answered, nothing done);
+2. injected server errors (`fail_next`, `error_rate`), then injected 429s
+   (`rate_limit_next`);
+3. authentication, the per-key rate limit, then the route itself;
+4. `drop_after_commit_next` (done, never answered), then `malformed_next`
+   (done, answered with a broken 200).
+
+`/files/...` is the sandbox's "CDN": no key needed, and no injected 429s.
+`/_sandbox/...` is the control API (see `_control.py`); it is never faulty and never
+counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import random
+from typing import TYPE_CHECKING
+
+from musicapi.sandbox._audio import render
+from musicapi.sandbox._control import Control
+from musicapi.sandbox._faults import Faults, lookup, take
+from musicapi.sandbox._http import (
+    Answer,
+    DroppedConnection,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    format_seconds,
+    json_answer,
+    json_object,
+    read_request,
+    send_answer,
+)
+from musicapi.sandbox._limits import ConcurrencyLimit, RateLimit
+from musicapi.sandbox._results import failure_body, success_body
+from musicapi.sandbox._validate import cost_of, validate_create
+
+if TYPE_CHECKING:
+    from musicapi._clock import Clock
+    from musicapi.sandbox._state import TaskStore
+    from musicapi.sandbox._stats import Stats
+
+__all__ = ["API_PREFIX", "SandboxApp", "route_name"]
+
+API_PREFIX = "/api/v1"
+
+_UNAUTHORIZED = {"error": "Unauthorized", "message": "Invalid API key"}
+_NOT_JSON = Answer(200, b"<html><body>oops</body></html>", content_type="text/html")
+_WRONG_SHAPES: dict[str, object] = {
+    "credits": {"credits": "lots"},
+    "create": {"message": "success"},
+    "task": {"code": 200, "data": "oops"},
+}
+
+
+def route_name(path: str) -> str | None:
+    """Return the route name (`credits`, `create`, `task`, `file`) of `path`, or `None`."""
+    if path == f"{API_PREFIX}/get-credits":
+        return "credits"
+    if path == f"{API_PREFIX}/sonic/create":
+        return "create"
+    if path.startswith(f"{API_PREFIX}/sonic/task/"):
+        return "task"
+    if path.startswith("/files/"):
+        return "file"
+    return None
+
+
+def _owner(key: str) -> str:
+    """Return a fingerprint of an API key, so that the key itself is never stored."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class SandboxApp:
+    """The ASGI 3 application of one sandbox.
+
+    Args:
+        store: Tasks, clips and credits.
+        faults: The fault knobs (replaceable through `faults`).
+        stats: The counters to update.
+        api_key: The only key accepted, or `None` to accept any non-empty key.
+        rate_limit: Requests per second per key, or `None`.
+        max_concurrent_jobs: Running tasks per key, or `None`.
+        seed: Seeds the rolls of `error_rate`.
+    """
+
+    def __init__(
+        self,
+        store: TaskStore,
+        faults: Faults,
+        stats: Stats,
+        *,
+        api_key: str | None,
+        rate_limit: float | None,
+        max_concurrent_jobs: int | None,
+        seed: int,
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.stats = stats
+        self._key_owner = _owner(api_key) if api_key is not None else None
+        self._rate_limit = RateLimit(rate_limit) if rate_limit is not None else None
+        self._concurrency = (
+            ConcurrencyLimit(max_concurrent_jobs) if max_concurrent_jobs is not None else None
+        )
+        self._rng = random.Random(f"faults-{seed}")
+        self._audio: dict[str, bytes] = {}
+        self._control = Control(self)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the tasks run on."""
+        return self.store.clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI `http` request.
+
+        Raises:
+            DroppedConnection: A drop fault says to leave this request unanswered.
+        """
+        if scope["type"] != "http":
+            raise RuntimeError(f"the sandbox serves only http, not {scope['type']!r}")
+        request = await read_request(scope, receive)
+        if request.path.startswith("/_sandbox/"):
+            await send_answer(send, self._control.handle(request))
+            return
+        route = route_name(request.path)
+        if route is None:
+            answer = json_answer(404, {"error": "not found"})
+        else:
+            self.stats.count_request(route)
+            try:
+                answer = await self._serve(route, request)
+            except DroppedConnection:
+                self.stats.dropped += 1
+                raise
+        self.stats.count_answer(answer.status)
+        await send_answer(send, answer)
+
+    async def _serve(self, route: str, request: Request) -> Answer:
+        faults = self.faults
+        delay = lookup(faults.delay, route)
+        if delay:
+            await self.clock.sleep(delay)
+        if take(faults.drop_next, route):
+            raise DroppedConnection
+        error_rate = lookup(faults.error_rate, route)
+        if take(faults.fail_next, route) or (error_rate and self._rng.random() < error_rate):
+            return json_answer(faults.error_status, {"error": "internal server error"})
+        if route != "file" and faults.rate_limit_next > 0:
+            faults.rate_limit_next -= 1
+            retry_after = faults.retry_after
+            if retry_after is None:
+                return json_answer(429, {"error": "rate limited"})
+            header = retry_after if isinstance(retry_after, str) else format_seconds(retry_after)
+            return json_answer(429, {"error": "rate limited"}, (("retry-after", header),))
+        self.store.settle()
+        answer = self._file(request) if route == "file" else self._api(route, request)
+        if take(faults.drop_after_commit_next, route):
+            raise DroppedConnection
+        if take(faults.malformed_next, route):
+            shape = _WRONG_SHAPES.get(route)
+            return (
+                json_answer(200, shape)
+                if faults.malformed_kind == "wrong_shape" and shape
+                else _NOT_JSON
+            )
+        return answer
+
+    def _api(self, route: str, request: Request) -> Answer:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        owner = _owner(key.strip())
+        if scheme.lower() != "bearer" or not key.strip():
+            return json_answer(401, _UNAUTHORIZED)
+        if self._key_owner is not None and not hmac.compare_digest(owner, self._key_owner):
+            return json_answer(401, _UNAUTHORIZED)
+        if self._rate_limit is not None:
+            wait = self._rate_limit.acquire(owner, self.clock.now())
+            if wait is not None:
+                header = f"{max(0.01, math.ceil(wait * 100) / 100):.2f}"
+                return json_answer(429, {"error": "rate limited"}, (("retry-after", header),))
+        expected = "POST" if route == "create" else "GET"
+        if request.method != expected:
+            return json_answer(405, {"error": "method not allowed"}, (("allow", expected),))
+        if route == "credits":
+            account = self.store.account
+            return json_answer(
+                200, {"credits": account.credits, "extra_credits": account.extra_credits}
+            )
+        if route == "create":
+            return self._create(request, owner)
+        return self._task(request)
+
+    def _create(self, request: Request, owner: str) -> Answer:
+        body = json_object(request.body)
+        if body is None:
+            return json_answer(400, {"error": "body: must be a JSON object"})
+        error = validate_create(body)
+        if error is not None:
+            return json_answer(400, {"error": error})
+        if body.get("continue_clip_id") and body["continue_clip_id"] not in self.store.clips:
+            return json_answer(404, {"error": "clip not found"})
+        if self._concurrency is not None:
+            wait = self._concurrency.check(owner, self.clock.now())
+            if wait is not None:
+                headers = (("retry-after", format_seconds(wait)),)
+                return json_answer(429, {"error": "too many concurrent jobs"}, headers)
+        charged = self.store.account.charge(cost_of(body.get("task_type") or "create_music"))
+        if charged is None:
+            return json_answer(
+                403,
+                {
+                    "error": "Insufficient credits",
+                    "message": "insufficient credits or no active subscription",
+                },
+            )
+        record = self.store.create(body, owner, charged, self.faults)
+        if self._concurrency is not None:
+            self._concurrency.started(owner, record.ends)
+        return json_answer(200, {"message": "success", "task_id": record.task_id})
+
+    def _task(self, request: Request) -> Answer:
+        record = self.store.tasks.get(request.path.removeprefix(f"{API_PREFIX}/sonic/task/"))
+        if record is None:
+            return json_answer(404, {"error": "task not found"})
+        if record.state == "running":
+            return json_answer(202, {"type": "not_ready"})
+        if record.state == "failed":
+            return json_answer(200, failure_body(record))
+        return json_answer(200, success_body(record, f"{request.origin}/files"))
+
+    def _file(self, request: Request) -> Answer:
+        if request.method != "GET":
+            return json_answer(405, {"error": "method not allowed"}, (("allow", "GET"),))
+        name = request.path.removeprefix("/files/")
+        clip_id, _, extension = name.rpartition(".")
+        clip = self.store.clips.get(clip_id)
+        if clip is None or extension != "wav":
+            return json_answer(404, {"error": "file not found"})
+        if clip_id not in self._audio:
+            self._audio[clip_id] = render(clip.tune)
+        return Answer(200, self._audio[clip_id], content_type="audio/wav")

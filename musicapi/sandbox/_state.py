@@ -1,0 +1,233 @@
+"""Tasks, clips and credits, progressing on the sandbox's clock.
+
+Nothing runs in the background: a task is a record of when it started and when it
+will end, and `TaskStore.settle()` (called before every answer) moves every task whose
+end has come to its final state, refunding failed ones at that moment. Durations and
+outcomes are drawn from a seeded generator when the task is created, so a seed gives
+the same run every time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from musicapi.sandbox._audio import Tune, plan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from musicapi._clock import Clock
+    from musicapi.sandbox._faults import Faults
+
+__all__ = ["Account", "ClipRecord", "TaskRecord", "TaskStore"]
+
+_STOPWORDS = frozenset(
+    {"a", "an", "and", "the", "with", "for", "of", "in", "on", "to", "about", "song", "music"}
+)
+
+
+@attrs.define
+class Account:
+    """The account's two credit pools; `extra_credits` are spent first (api-reference §3.8)."""
+
+    credits: int
+    extra_credits: int = 0
+
+    def charge(self, cost: int) -> tuple[int, int] | None:
+        """Take `cost` credits.
+
+        Returns:
+            How many came from (credits, extra_credits), or `None` if there are too few.
+        """
+        if self.credits + self.extra_credits < cost:
+            return None
+        from_extra = min(cost, self.extra_credits)
+        self.extra_credits -= from_extra
+        self.credits -= cost - from_extra
+        return cost - from_extra, from_extra
+
+
+@attrs.define(kw_only=True)
+class ClipRecord:
+    """A clip of a finished task: what its result and its audio file are made from."""
+
+    clip_id: str
+    task_id: str
+    title: str
+    tags: str
+    lyrics: str
+    mv: str
+    tune: Tune
+
+
+@attrs.define(kw_only=True)
+class TaskRecord:
+    """One generation job.
+
+    Attributes:
+        task_id: The id returned by create.
+        task_type: The create body's `task_type` (default `create_music`).
+        payload: The create body as sent.
+        owner: A fingerprint of the API key that created it (never the key itself).
+        started: Clock time of the create.
+        ends: Clock time at which the task finishes.
+        created_unix: Unix time of the create, for `created_at`.
+        outcome: How it will end: `"succeeded"` or a failure type.
+        charged: Credits taken as (credits, extra_credits), refunded on failure.
+        state: `"running"`, then `"succeeded"` or `"failed"`.
+        clips: The two clips, once succeeded.
+    """
+
+    task_id: str
+    task_type: str
+    payload: dict[str, Any]
+    owner: str
+    started: float
+    ends: float
+    created_unix: float
+    outcome: str
+    charged: tuple[int, int]
+    state: str = "running"
+    clips: list[ClipRecord] = attrs.field(factory=list[ClipRecord])
+
+    @property
+    def fail_type(self) -> str | None:
+        """The failure type once the task has failed, else `None`."""
+        return self.outcome if self.state == "failed" else None
+
+
+def _words(text: str) -> list[str]:
+    return [
+        w
+        for w in (word.strip(",.;:!?\"'").lower() for word in text.split())
+        if w and w not in _STOPWORDS
+    ]
+
+
+class TaskStore:
+    """All tasks and known clips, and the account they are paid from.
+
+    Args:
+        clock: Where time comes from.
+        account: The credits.
+        task_seconds: The median time a task takes.
+        task_seconds_spread: The sigma of a lognormal factor on `task_seconds`
+            (0 = every task takes exactly `task_seconds`).
+        fail_rate: The share of tasks that end failed.
+        seed: Seeds the generator of durations, outcomes and ids.
+        on_finish: Called with every task as it reaches its final state.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        account: Account,
+        *,
+        task_seconds: float,
+        task_seconds_spread: float,
+        fail_rate: float,
+        seed: int,
+        on_finish: Callable[[TaskRecord], None],
+    ) -> None:
+        if task_seconds < 0 or task_seconds_spread < 0:
+            raise ValueError("task_seconds and task_seconds_spread must not be negative")
+        if not 0.0 <= fail_rate <= 1.0:
+            raise ValueError("fail_rate must be between 0 and 1")
+        self.clock = clock
+        self.account = account
+        self.tasks: dict[str, TaskRecord] = {}
+        self.clips: dict[str, ClipRecord] = {}
+        self._task_seconds = task_seconds
+        self._spread = task_seconds_spread
+        self._fail_rate = fail_rate
+        self._rng = random.Random(seed)
+        self._on_finish = on_finish
+        self._running: list[tuple[float, int, str]] = []
+        self._unix_offset = time.time() - clock.now()
+
+    def unix_now(self) -> float:
+        """Return the unix time that corresponds to the clock's now (virtual with a fake clock)."""
+        return self._unix_offset + self.clock.now()
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def create(
+        self, payload: dict[str, Any], owner: str, charged: tuple[int, int], faults: Faults
+    ) -> TaskRecord:
+        """Start a task for a validated, paid create body."""
+        now = self.clock.now()
+        seconds = self._task_seconds * (
+            math.exp(self._rng.gauss(0.0, self._spread)) if self._spread else 1.0
+        )
+        fails = self._rng.random() < self._fail_rate
+        if faults.fail_next_tasks > 0:
+            faults.fail_next_tasks -= 1
+            fails = True
+        record = TaskRecord(
+            task_id=self._uuid(),
+            task_type=payload.get("task_type") or "create_music",
+            payload=payload,
+            owner=owner,
+            started=now,
+            ends=now + seconds,
+            created_unix=self.unix_now(),
+            outcome=faults.fail_type if fails else "succeeded",
+            charged=charged,
+        )
+        self.tasks[record.task_id] = record
+        heapq.heappush(self._running, (record.ends, len(self.tasks), record.task_id))
+        return record
+
+    def settle(self) -> None:
+        """Finish every task whose end has come: make its clips, or refund it."""
+        now = self.clock.now()
+        while self._running and self._running[0][0] <= now:
+            record = self.tasks[heapq.heappop(self._running)[2]]
+            if record.outcome == "succeeded":
+                record.state = "succeeded"
+                record.clips = [self._make_clip(record, variant) for variant in (0, 1)]
+                self.clips.update((clip.clip_id, clip) for clip in record.clips)
+            else:
+                record.state = "failed"
+                self.account.credits += record.charged[0]
+                self.account.extra_credits += record.charged[1]
+            self._on_finish(record)
+
+    def _make_clip(self, record: TaskRecord, variant: int) -> ClipRecord:
+        body = record.payload
+        source = self.clips.get(body.get("continue_clip_id") or "")
+        description = body.get("gpt_description_prompt") or ""
+        words = _words(description)
+        title = (
+            body.get("title")
+            or " ".join(words[:4]).title()
+            or (source.title if source else "Untitled")
+        )
+        tags = body.get("tags") or ", ".join(words[:4]) or (source.tags if source else "")
+        given = body.get("prompt") or body.get("lyrics")
+        if body.get("make_instrumental"):
+            lyrics = "[Instrumental]"
+        elif given:
+            lyrics = given
+        elif words:
+            lyrics = f"[Verse]\n{' '.join(words)}\n[Chorus]\n{title}, {title.lower()}"
+        else:
+            lyrics = source.lyrics if source else ""
+        mv = body.get("mv") or (source.mv if source else "sonic-v5")
+        return ClipRecord(
+            clip_id=self._uuid(),
+            task_id=record.task_id,
+            title=title,
+            tags=tags,
+            lyrics=lyrics,
+            mv=mv,
+            tune=plan(f"{tags} {description}", variant),
+        )
