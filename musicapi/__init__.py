@@ -6,6 +6,7 @@ synchronous. `musicapi.sandbox` is a local MusicAPI for demos and tests.
 
 from __future__ import annotations
 
+from musicapi._batch import Outcome as Outcome
 from musicapi._client import AsyncMusicAPI as AsyncMusicAPI
 from musicapi._errors import APIConnectionError as APIConnectionError
 from musicapi._errors import APIStatusError as APIStatusError
@@ -51,6 +52,7 @@ __all__ = [
     "MusicAPI",
     "MusicAPIError",
     "NotFoundError",
+    "Outcome",
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",

@@ -103,7 +103,7 @@ class _Job:
     polls: int = 0
     submit_rounds: int = 0
     token: int = 0
-    parked: bool = False
+    probe: bool = False
     calibrating: bool = False
 
     @property
@@ -335,26 +335,38 @@ class BatchRun:
             self._request_done()
 
     def _begin_waiting(self, job: _Job, now: float, *, resumed: bool) -> None:
+        """Schedule a job's first poll: at once if resumed, else at the learned task time.
+
+        Until the batch has learned how long its tasks take, only `PROBE_JOBS` jobs
+        poll (on the adaptive schedule); the others are parked, not polled, and are
+        scheduled the moment the first probe finishes.
+        """
         job.submitted_at = now
         job.deadline = None if self._timeout is None else now + self._timeout
-        estimate = self._estimator.estimate
         if resumed:
             self._schedule(job, now)
-        elif estimate is not None:
-            job.calibrating = True
-            self._schedule(job, now + estimate)
+        elif self._estimator.estimate is not None:
+            self._schedule_at_estimate(job)
         elif self._probing < PROBE_JOBS:
-            self._probing += 1
-            self._schedule(job, now + self._policy.min_interval)
+            self._make_probe(job, now)
         else:
-            job.parked = True
             self._parked.append(job)
-            self._schedule(job, now + self._policy.max_interval)
+
+    def _schedule_at_estimate(self, job: _Job) -> None:
+        """Poll at the learned task time; only a poll not yet overdue teaches the estimator."""
+        due = job.submitted_at + (self._estimator.estimate or 0.0)
+        job.calibrating = due > self._clock.now()
+        self._schedule(job, due)
+
+    def _make_probe(self, job: _Job, now: float) -> None:
+        self._probing += 1
+        job.probe = True
+        elapsed = now - job.submitted_at
+        self._schedule(job, now + self._policy.next_delay(elapsed, rng=self._rng))
 
     async def _poll(self, job: _Job) -> None:
         task_id = job.task_id or ""
         try:
-            job.parked = False
             now = self._clock.now()
             elapsed = now - job.submitted_at
             try:
@@ -366,12 +378,12 @@ class BatchRun:
                 self._finish(job, error=exc)
                 return
             job.polls += 1
-            if job.calibrating:
-                job.calibrating = False
-                self._estimator.first_poll_result(done=task.is_done)
+            if job.calibrating and job.polls == 1:
+                self._estimator.first_poll_result(polled_at=elapsed, done=task.is_done)
             if task.state == TaskState.RUNNING:
+                missed_estimate = job.calibrating and job.polls == 1
                 job.last_poll_elapsed = elapsed
-                self._reschedule(job, hint=task.retry_after)
+                self._reschedule(job, hint=task.retry_after, soon=missed_estimate)
                 return
             if self._estimator.estimate is None:
                 self._estimator.first_sample(job.last_poll_elapsed, elapsed)
@@ -392,41 +404,41 @@ class BatchRun:
         finally:
             self._request_done()
 
-    def _reschedule(self, job: _Job, *, hint: float | None) -> None:
+    def _reschedule(self, job: _Job, *, hint: float | None, soon: bool = False) -> None:
+        """Schedule the next poll of a running job, or end it if its deadline has passed.
+
+        `soon` follows a first poll that came just before the task was done (at the
+        learned task time): the next one comes after a tenth of that time, not a third
+        of the elapsed time.
+        """
         now = self._clock.now()
         if job.deadline is not None and now >= job.deadline:
             self._finish(job, error=WaitTimeoutError(job.task_id or "", self._timeout or 0.0))
             return
-        delay = self._policy.next_delay(now - job.submitted_at, hint=hint, rng=self._rng)
-        due = now + delay
+        elapsed = now - job.submitted_at
+        if soon and hint is None:
+            elapsed = 0.3 * elapsed
+        due = now + self._policy.next_delay(elapsed, hint=hint, rng=self._rng)
         if job.deadline is not None:
             due = min(due, job.deadline)
         self._schedule(job, due)
 
     def _release_parked(self) -> None:
-        """Reschedule the jobs parked while the task time was unknown, now that it is known."""
-        estimate = self._estimator.estimate or 0.0
+        """Schedule the jobs parked while the task time was unknown, now that it is known."""
         for job in self._parked:
-            if job.parked:
-                self._schedule(job, job.submitted_at + estimate)
+            self._schedule_at_estimate(job)
         self._parked.clear()
 
     def _finish(
-        self,
-        job: _Job,
-        *,
-        result: GenerationResult | None = None,
-        error: MusicAPIError | None = None,
+        self, job: _Job, *, result: GenerationResult | None = None, error: MusicAPIError | None = None
     ) -> None:
         self._active -= 1
+        if job.probe:
+            self._probing -= 1
+            if self._estimator.estimate is None and self._parked:
+                self._make_probe(self._parked.pop(0), self._clock.now())
         self._ready.append(
-            Outcome(
-                request=job.request,
-                index=job.index,
-                task_id=job.task_id,
-                result=result,
-                error=error,
-            )
+            Outcome(request=job.request, index=job.index, task_id=job.task_id, result=result, error=error)
         )
 
     def _request_done(self) -> None:

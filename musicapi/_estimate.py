@@ -25,19 +25,29 @@ class DurationEstimator:
     """
 
     target: float = 0.8
-    step: float = 0.05
+    step: float = 0.1
     estimate: float | None = None
 
     def first_sample(self, last_running: float, done: float) -> None:
-        """Seed the estimate from a job seen running at `last_running` s and done at `done` s."""
-        if self.estimate is None:
-            self.estimate = max(0.0, (last_running + done) / 2)
+        """Seed the estimate from a job seen running at `last_running` s and done at `done` s.
 
-    def first_poll_result(self, *, done: bool) -> None:
-        """Nudge the estimate after a first poll at the estimate found the job done or not."""
+        The seed is the "done" time, an overestimate by at most the probe's poll gap:
+        erring late costs a little latency, erring early costs a second poll per job.
+        """
+        if self.estimate is None:
+            self.estimate = max(last_running, done)
+
+    def first_poll_result(self, *, polled_at: float, done: bool) -> None:
+        """Nudge the estimate after a job's first poll, `polled_at` s after its submission.
+
+        Only an informative poll moves it: "done" at or before the current estimate
+        says the estimate is late, "not done" at or after it says it is early. Polls
+        scheduled from an older estimate often say nothing about the current one, and
+        counting them anyway would let a burst of jobs drag the estimate far off.
+        """
         if self.estimate is None:
             return
-        if done:
+        if done and polled_at <= self.estimate:
             self.estimate *= 1 - self.step * (1 - self.target)
-        else:
+        elif not done and polled_at >= self.estimate:
             self.estimate *= 1 + self.step * self.target

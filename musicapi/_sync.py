@@ -28,6 +28,8 @@ from musicapi._resources.sonic import SonicResource
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from musicapi._batch import BatchRun, Outcome
+
     import httpx
     from typing_extensions import Self
 
@@ -126,6 +128,64 @@ class _HasBridge:
     _bridge: _Bridge
 
 
+class SyncBatchRun:
+    """The plain iterator the sync `generate_many` returns; also a context manager.
+
+    Each `next()` runs one step of the async batch on the client's loop thread, so
+    nothing runs between two steps, and Ctrl-C during a step cancels it there (stopping
+    new submissions; creates already on the wire finish and are journaled).
+    """
+
+    def __init__(self, bridge: _Bridge, run: BatchRun) -> None:
+        self._bridge = bridge
+        self._run = run
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Outcome:
+        try:
+            return self._bridge.call(self._run.__anext__)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        """Stop the batch and close its journal."""
+        self._bridge.call(self._run.aclose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _ForwardBatch(Generic[P]):
+    """A descriptor that turns `generate_many` into its sync twin returning `SyncBatchRun`."""
+
+    def __init__(self, method: Callable[Concatenate[Any, P], BatchRun]) -> None:
+        self._method = method
+        self.__doc__ = method.__doc__
+
+    def __get__(self, instance: _HasBridge | None, owner: type[Any]) -> Callable[P, SyncBatchRun]:
+        method = self._method
+        if instance is None:
+            return method  # type: ignore[return-value]
+        bridge = instance._bridge
+
+        @functools.wraps(method)
+        def forwarded(*args: P.args, **kwargs: P.kwargs) -> SyncBatchRun:
+            _, client = bridge.started()
+            return SyncBatchRun(bridge, method(client.sonic, *args, **kwargs))
+
+        return forwarded
+
+
 def _forward(
     target: Callable[[AsyncMusicAPI], Any],
 ) -> Callable[[Callable[Concatenate[Any, P], Awaitable[R]]], _Forward[P, R]]:
@@ -153,6 +213,7 @@ class SyncSonic(_HasBridge):
     get = _forward(_sonic)(SonicResource.get)
     wait = _forward(_sonic)(SonicResource.wait)
     generate = _forward(_sonic)(SonicResource.generate)
+    generate_many = _ForwardBatch(SonicResource.generate_many)
 
 
 class MusicAPI(_HasBridge):
