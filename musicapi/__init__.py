@@ -58,6 +58,7 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "ServerError",
+    "SonicCreateRequest",
     "SubmissionUnknownError",
     "Task",
     "TaskFailedError",
@@ -71,4 +72,4 @@ for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type):
         _obj.__module__ = "musicapi"
-del _name, _obj
+del _name, _obj, annotations

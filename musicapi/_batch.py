@@ -307,7 +307,7 @@ class BatchRun:
     async def _submit(self, job: _Job) -> None:
         journal = self._journal
         try:
-            submission = await self._sonic.submit(
+            submission = await self._sonic._submit(
                 job.prepared,
                 before_send=(lambda: journal.append(job.key, Event.SENDING)) if journal else None,
             )
@@ -370,7 +370,7 @@ class BatchRun:
             now = self._clock.now()
             elapsed = now - job.submitted_at
             try:
-                task = await self._sonic.poll(task_id)
+                task = await self._sonic._poll(task_id)
             except _TRANSIENT:
                 self._reschedule(job, hint=None)
                 return
@@ -430,7 +430,11 @@ class BatchRun:
         self._parked.clear()
 
     def _finish(
-        self, job: _Job, *, result: GenerationResult | None = None, error: MusicAPIError | None = None
+        self,
+        job: _Job,
+        *,
+        result: GenerationResult | None = None,
+        error: MusicAPIError | None = None,
     ) -> None:
         self._active -= 1
         if job.probe:
@@ -438,7 +442,13 @@ class BatchRun:
             if self._estimator.estimate is None and self._parked:
                 self._make_probe(self._parked.pop(0), self._clock.now())
         self._ready.append(
-            Outcome(request=job.request, index=job.index, task_id=job.task_id, result=result, error=error)
+            Outcome(
+                request=job.request,
+                index=job.index,
+                task_id=job.task_id,
+                result=result,
+                error=error,
+            )
         )
 
     def _request_done(self) -> None:

@@ -124,7 +124,7 @@ class RequestBudget:
         self.rate_limited += 1
         now = self._clock.now()
         if now >= self._paused_until:
-            self._rate = max(MIN_RATE, self._rate / 2)
+            self._rate = min(self._rate, max(MIN_RATE, self._rate / 2))
         self._last_increase = now
         if retry_after:
             self._paused_until = max(self._paused_until, now + retry_after)

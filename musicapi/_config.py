@@ -7,6 +7,7 @@ for. The key is kept out of every repr.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from typing import TYPE_CHECKING
 
@@ -65,7 +66,7 @@ class ClientConfig:
         key = api_key if api_key is not None else env.get(KEY_ENV)
         key = key.strip() if key else None
         url = base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        if timeout <= 0:
+        if not timeout > 0:
             raise ConfigurationError(
                 f"timeout must be a positive number of seconds, got {timeout!r}"
             )
@@ -73,7 +74,7 @@ class ClientConfig:
             raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries!r}")
         if max_in_flight < 1:
             raise ConfigurationError(f"max_in_flight must be 1 or more, got {max_in_flight!r}")
-        if rate_limit is not None and rate_limit <= 0:
+        if rate_limit is not None and not (rate_limit > 0 and math.isfinite(rate_limit)):
             raise ConfigurationError(f"rate_limit must be positive requests/s, got {rate_limit!r}")
         return cls(
             api_key=key or None,

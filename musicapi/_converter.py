@@ -89,6 +89,10 @@ def parse_task(task_id: str, status_code: int, body: Any, *, retry_after: float 
     """
     raw = MappingProxyType(body) if isinstance(body, dict) else MappingProxyType({})
     kind = body.get("type") if isinstance(body, dict) else None
+    if kind is not None and not isinstance(kind, str):
+        raise MalformedResponseError(
+            "malformed task in the API's answer: type is not a string", body=body
+        )
     if status_code == 202 or kind in NOT_READY_TYPES:
         return Task(task_id=task_id, state=TaskState.RUNNING, retry_after=retry_after, raw=raw)
     if not isinstance(body, dict):

@@ -8,9 +8,9 @@ MusicAPIError
 │   ├── AuthenticationError                 401
 │   ├── InsufficientCreditsError            402, or 403 about credits / subscription
 │   ├── PermissionDeniedError               any other 403
-│   ├── NotFoundError                       404
 │   ├── RateLimitError                      429 (.retry_after)
 │   ├── BadRequestError                     other 4xx
+│   │   └── NotFoundError                   404
 │   └── ServerError                         5xx
 ├── APIConnectionError                      no usable answer from the network
 │   └── APITimeoutError                     the request timed out
@@ -168,6 +168,9 @@ class TaskFailedError(MusicAPIError):
         self.task_id = task_id
         self.reason = reason
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.task_id, self.reason), self.__dict__)
+
 
 class WaitTimeoutError(MusicAPIError, TimeoutError):
     """The wait's deadline passed; the job may still finish: wait on `.task_id` again."""
@@ -176,6 +179,9 @@ class WaitTimeoutError(MusicAPIError, TimeoutError):
         super().__init__(f"task {task_id} was not finished after {timeout:g} s")
         self.task_id = task_id
         self.timeout = timeout
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.task_id, self.timeout), self.__dict__)
 
 
 class WebhookVerificationError(MusicAPIError, ValueError):

@@ -81,9 +81,9 @@ class SonicResource(Resource):
             SubmissionUnknownError: The request was sent but its answer was lost.
             MusicAPIError: Any other failure, after the retries the policy allows.
         """
-        return await self.submit(prepare_request(request, fields))
+        return await self._submit(prepare_request(request, fields))
 
-    async def submit(
+    async def _submit(
         self, request: SonicCreateRequest, *, before_send: Callable[[], None] | None = None
     ) -> TaskSubmission:
         """Send an already validated create request (`before_send` runs just before it goes out)."""
@@ -103,7 +103,7 @@ class SonicResource(Resource):
             NotFoundError: The task id is unknown.
             MusicAPIError: Any other failure, after retries.
         """
-        return await self.poll(_checked_task_id(task_id))
+        return await self._poll(_checked_task_id(task_id))
 
     async def wait(
         self, task_id: str, *, timeout: float | None = DEFAULT_WAIT_TIMEOUT
@@ -123,7 +123,7 @@ class SonicResource(Resource):
             TaskFailedError: The task failed upstream (its credits are refunded).
             WaitTimeoutError: The deadline passed; the task may still finish.
         """
-        return await self.wait_submitted(
+        return await self._wait_submitted(
             _checked_task_id(task_id), timeout=timeout, submitted_at=None
         )
 
@@ -149,7 +149,7 @@ class SonicResource(Resource):
         """
         submitted_at = self._clock.now()
         submission = await self.create(request, **fields)
-        return await self.wait_submitted(
+        return await self._wait_submitted(
             submission.task_id, timeout=timeout, submitted_at=submitted_at
         )
 
@@ -190,7 +190,7 @@ class SonicResource(Resource):
             max_in_flight=self._max_in_flight,
         )
 
-    async def wait_submitted(
+    async def _wait_submitted(
         self, task_id: str, *, timeout: float | None, submitted_at: float | None
     ) -> GenerationResult:
         """Wait for a task, scheduling polls from its submission time if known."""
@@ -207,7 +207,7 @@ class SonicResource(Resource):
             await clock.sleep(pause)
             hint: float | None = None
             try:
-                task = await self.poll(task_id, deadline=deadline)
+                task = await self._poll(task_id, deadline=deadline)
             except DeadlineExceeded:
                 raise WaitTimeoutError(task_id, timeout or 0.0) from last_error
             except _TRANSIENT as exc:
@@ -222,7 +222,7 @@ class SonicResource(Resource):
                 raise WaitTimeoutError(task_id, timeout or 0.0) from last_error
             next_delay = self._policy.next_delay(clock.now() - origin, hint=hint, rng=self._rng)
 
-    async def poll(self, task_id: str, *, deadline: float | None = None) -> Task:
+    async def _poll(self, task_id: str, *, deadline: float | None = None) -> Task:
         """Poll a task once (no input checks; `deadline` bounds the retries)."""
         response = await self._transport.request(
             "GET", f"/sonic/task/{quote(task_id, safe='')}", deadline=deadline

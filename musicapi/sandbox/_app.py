@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import math
 import random
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from musicapi.sandbox._audio import render
@@ -72,6 +73,12 @@ def route_name(path: str) -> str | None:
     if path.startswith("/files/"):
         return "file"
     return None
+
+
+def _too_many(error: str, retry_after: str | None) -> Answer:
+    """Return a 429 with `error`, and a `Retry-After` header unless it is `None`."""
+    headers = (("retry-after", retry_after),) if retry_after is not None else ()
+    return json_answer(429, {"error": error}, headers)
 
 
 def _owner(key: str) -> str:
@@ -154,14 +161,14 @@ class SandboxApp:
             raise DroppedConnection
         error_rate = lookup(faults.error_rate, route)
         if take(faults.fail_next, route) or (error_rate and self._rng.random() < error_rate):
-            return json_answer(faults.error_status, {"error": "internal server error"})
+            status = faults.error_status
+            return json_answer(status, {"error": HTTPStatus(status).phrase.lower()})
         if route != "file" and faults.rate_limit_next > 0:
             faults.rate_limit_next -= 1
             retry_after = faults.retry_after
-            if retry_after is None:
-                return json_answer(429, {"error": "rate limited"})
-            header = retry_after if isinstance(retry_after, str) else format_seconds(retry_after)
-            return json_answer(429, {"error": "rate limited"}, (("retry-after", header),))
+            if isinstance(retry_after, (int, float)):
+                retry_after = format_seconds(retry_after)
+            return _too_many("rate limited", retry_after)
         self.store.settle()
         answer = self._file(request) if route == "file" else self._api(route, request)
         if take(faults.drop_after_commit_next, route):
@@ -177,16 +184,16 @@ class SandboxApp:
 
     def _api(self, route: str, request: Request) -> Answer:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        owner = _owner(key.strip())
-        if scheme.lower() != "bearer" or not key.strip():
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
             return json_answer(401, _UNAUTHORIZED)
+        owner = _owner(key)
         if self._key_owner is not None and not hmac.compare_digest(owner, self._key_owner):
             return json_answer(401, _UNAUTHORIZED)
         if self._rate_limit is not None:
             wait = self._rate_limit.acquire(owner, self.clock.now())
             if wait is not None:
-                header = f"{max(0.01, math.ceil(wait * 100) / 100):.2f}"
-                return json_answer(429, {"error": "rate limited"}, (("retry-after", header),))
+                return _too_many("rate limited", f"{max(0.01, math.ceil(wait * 100) / 100):.2f}")
         expected = "POST" if route == "create" else "GET"
         if request.method != expected:
             return json_answer(405, {"error": "method not allowed"}, (("allow", expected),))
@@ -211,8 +218,7 @@ class SandboxApp:
         if self._concurrency is not None:
             wait = self._concurrency.check(owner, self.clock.now())
             if wait is not None:
-                headers = (("retry-after", format_seconds(wait)),)
-                return json_answer(429, {"error": "too many concurrent jobs"}, headers)
+                return _too_many("too many concurrent jobs", format_seconds(wait))
         charged = self.store.account.charge(cost_of(body.get("task_type") or "create_music"))
         if charged is None:
             return json_answer(

@@ -124,6 +124,6 @@ class Deliveries:
             response = await client.post(
                 record.payload["webhook_url"], content=body, headers=headers
             )
-        except httpx.HTTPError:
+        except (httpx.HTTPError, httpx.InvalidURL):
             return False
         return response.is_success

@@ -9,6 +9,7 @@ request at a time by `take()`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any, cast
 
 import attrs
@@ -22,7 +23,10 @@ FAIL_TYPES = ("failed", "timeout", "forbidden", "api_error")
 """The failure types a task can end with (api-reference §2.2)."""
 
 MALFORMED_KINDS = ("not_json", "wrong_shape")
+"""The values of `Faults.malformed_kind`."""
 
+
+_ERROR_STATUSES = frozenset(status.value for status in HTTPStatus if status.value >= 400)
 
 _Check = Callable[[object], bool]
 _Validator = Callable[[object, "attrs.Attribute[Any]", object], None]
@@ -41,7 +45,7 @@ def _count(value: object) -> bool:
 
 
 def _error_status(value: object) -> bool:
-    return isinstance(value, int) and 400 <= value <= 599
+    return value in _ERROR_STATUSES
 
 
 def _retry_after(value: object) -> bool:
@@ -83,7 +87,8 @@ class Faults:
 
     Attributes:
         error_rate: Route -> probability of answering `error_status` (seeded).
-        error_status: The status of injected server errors (500, 502, 503, ...).
+        error_status: The status of injected errors (500, 502, 503, ...); the body is
+            `{"error": "<its reason phrase, lower case>"}`.
         fail_next: Route -> answer the next N requests with `error_status`.
         rate_limit_next: Answer the next N API requests with 429.
         retry_after: The `Retry-After` of injected 429s: seconds, an HTTP-date string,
@@ -106,7 +111,9 @@ class Faults:
     error_rate: dict[str, float] = attrs.field(
         factory=dict[str, float], validator=_route_map(_probability, "0..1")
     )
-    error_status: int = attrs.field(default=500, validator=_check(_error_status, "a 4xx or 5xx"))
+    error_status: int = attrs.field(
+        default=500, validator=_check(_error_status, "a known 4xx or 5xx status")
+    )
     fail_next: dict[str, int] = attrs.field(
         factory=dict[str, int], validator=_route_map(_count, "counts")
     )

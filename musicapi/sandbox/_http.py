@@ -25,6 +25,7 @@ __all__ = [
     "format_seconds",
     "json_answer",
     "json_object",
+    "new_request_id",
     "read_request",
     "send_answer",
 ]
@@ -86,6 +87,11 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     return cast("dict[str, Any]", parsed) if isinstance(parsed, dict) else None
 
 
+def new_request_id() -> str:
+    """Return a fresh, unique value for the `x-request-id` header."""
+    return f"req_{secrets.token_hex(12)}"
+
+
 def format_seconds(seconds: float) -> str:
     """Format seconds for `Retry-After`: `"2"`, `"0.5"`, `"0.125"`."""
     return f"{seconds:.3f}".rstrip("0").rstrip(".")
@@ -116,7 +122,7 @@ async def send_answer(send: Send, answer: Answer) -> None:
     headers = [
         (b"content-type", answer.content_type.encode()),
         (b"content-length", str(len(answer.body)).encode()),
-        (b"x-request-id", f"req_{secrets.token_hex(12)}".encode()),
+        (b"x-request-id", new_request_id().encode()),
         *((name.encode(), value.encode()) for name, value in answer.headers),
     ]
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})

@@ -20,7 +20,14 @@ import anyio.abc
 import h11
 from anyio.abc import SocketAttribute
 
-from musicapi.sandbox._http import DroppedConnection, Message, Receive, Scope, Send
+from musicapi.sandbox._http import (
+    DroppedConnection,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    new_request_id,
+)
 
 __all__ = ["ASGIApp", "serve_http"]
 
@@ -115,6 +122,8 @@ async def _respond(
 ) -> None:
     if not any(name.lower() == b"content-length" for name, _ in headers):
         headers = [*headers, (b"content-length", str(len(body)).encode())]
+    if not any(name.lower() == b"x-request-id" for name, _ in headers):
+        headers = [*headers, (b"x-request-id", new_request_id().encode())]
     await stream.send(conn.send(h11.Response(status_code=status, headers=headers)))
     if body:
         await stream.send(conn.send(h11.Data(data=body)))

@@ -1,0 +1,192 @@
+"""Run every script in `examples/` against the sandbox, as a user would, and check what it prints.
+
+Each example runs in a subprocess with `MUSICAPI_KEY` removed (so it starts its own
+in-process sandbox on the real clock), in a temporary working directory, with warnings
+turned into errors. The examples are the README's promises: these tests keep them true.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SANDBOX_LINE = "using the sandbox (no MUSICAPI_KEY set)"
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def run_example(
+    name: str, cwd: Path, *args: str, expect_rc: int = 0
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSICAPI_")}
+    proc = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-W", "error", str(EXAMPLES / name), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == expect_rc, (
+        f"{name} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr
+    return proc
+
+
+def lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    return proc.stdout.splitlines()
+
+
+# -- the examples as a set ------------------------------------------------------------------
+
+TESTED = {
+    "01_credits.py",
+    "02_generate.py",
+    "03_custom_lyrics.py",
+    "04_webhook.py",
+    "05_errors.py",
+    "06_batch.py",
+}
+
+
+def test_every_example_is_tested() -> None:
+    found = {path.name for path in EXAMPLES.glob("[0-9][0-9]_*.py")}
+    assert found == TESTED
+
+
+@pytest.mark.parametrize("name", sorted(TESTED))
+def test_example_shape(name: str) -> None:
+    """Each example opens with a docstring, defines main() and runs it under __main__."""
+    source = (EXAMPLES / name).read_text(encoding="utf-8")
+    module = ast.parse(source)
+    docstring = ast.get_docstring(module)
+    assert docstring, f"{name} has no module docstring"
+    assert "from __future__ import annotations" in source
+    assert any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
+        for node in module.body
+    )
+    assert 'if __name__ == "__main__":' in source
+
+
+# -- each example ---------------------------------------------------------------------------
+
+
+def test_01_credits(tmp_path: Path) -> None:
+    out = lines(run_example("01_credits.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert re.fullmatch(r"credits: \d+, extra credits: \d+", out[1]), out
+
+
+def _assert_songs(out: list[str], folder: Path) -> None:
+    saved = [line for line in out if " saved to " in line]
+    assert len(saved) == 2, out
+    for line in saved:
+        match = re.fullmatch(r"(?P<title>\S.*)  \(\d+\.\d s\)  saved to (?P<path>.+)", line)
+        assert match, line
+        assert (folder.parent / match["path"]).resolve().parent == folder.resolve()
+    files = sorted(folder.iterdir())
+    assert len(files) == 2, files
+    for file in files:
+        assert file.suffix == ".wav"
+        with wave.open(str(file), "rb") as audio:
+            assert audio.getnframes() > 0
+            assert audio.getframerate() > 0
+
+
+def test_02_generate(tmp_path: Path) -> None:
+    out = lines(run_example("02_generate.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert out[1] == "generating: 'uplifting synthwave with female vocals'"
+    assert re.fullmatch(r"task \S+ finished with 2 songs", out[2]), out
+    _assert_songs(out, tmp_path / "songs")
+
+
+def test_02_generate_options(tmp_path: Path) -> None:
+    out = lines(run_example("02_generate.py", tmp_path, "--out", "mine", "--prompt", "calm jazz"))
+    assert "generating: 'calm jazz'" in out
+    assert not (tmp_path / "songs").exists()
+    _assert_songs(out, tmp_path / "mine")
+
+
+def test_02_generate_error_exits_non_zero(tmp_path: Path) -> None:
+    proc = run_example("02_generate.py", tmp_path, "--prompt", "x" * 500, expect_rc=1)
+    message = "gpt_description_prompt is 500 characters; the limit is 400"
+    assert proc.stderr.strip().splitlines() == [f"error: RequestValidationError: {message}"]
+    assert not (tmp_path / "songs").exists()
+
+
+def test_03_custom_lyrics(tmp_path: Path) -> None:
+    out = lines(run_example("03_custom_lyrics.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert re.fullmatch(r"task \S+:", out[1]), out
+    songs = out[2:]
+    assert len(songs) == 2, out
+    for line in songs:
+        assert line.startswith("  Night Drive [synthwave, retro, energetic] "), line
+
+
+def test_04_webhook(tmp_path: Path) -> None:
+    out = lines(run_example("04_webhook.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert re.fullmatch(
+        r"created task \S+; the API will POST it to https://your-app\.example\.com/\S+", out[1]
+    ), out
+    assert out[2] == "right after creating, the task is running"
+    assert len([line for line in out if line.startswith("ready: ")]) == 2, out
+
+
+def test_05_errors(tmp_path: Path) -> None:
+    out = run_example("05_errors.py", tmp_path).stdout
+    assert "RequestValidationError: title is 200 characters; the limit is 80" in out
+    assert "create requests the server saw: 0" in out
+    assert re.search(r"TaskFailedError: task \S+ failed", out), out
+    assert "credits before: 5000, after: 5000" in out  # refunded
+    match = re.search(r"WaitTimeoutError: task (\S+) was not finished", out)
+    assert match, out
+    assert f"resumed: task {match[1]} finished with 2 songs" in out
+
+
+def test_06_batch_resumes_from_journal(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("# my batch\nfirst song\n\nsecond song\nthird song\n", encoding="utf-8")
+    args = ("--prompts", str(prompts), "--journal", "run.jsonl")
+
+    first = lines(run_example("06_batch.py", tmp_path, *args))
+    done = [line for line in first if line.startswith(("ok ", "failed "))]
+    assert len(done) == 3, first
+    assert all(line.startswith("ok ") and "[now]" in line for line in done), first
+    assert first[-1] == (
+        "summary: 3 jobs, 3 ok, 0 failed; 0 from the journal, 3 finished in this run, 3 create requests sent"
+    )
+    assert (tmp_path / "run.jsonl").exists()
+
+    second = lines(run_example("06_batch.py", tmp_path, *args))
+    again = [line for line in second if line.startswith(("ok ", "failed "))]
+    assert len(again) == 3, second
+    assert all("[journal]" in line for line in again), second
+    task_ids = {line.split()[2] for line in done}
+    assert {line.split()[2] for line in again} == task_ids
+    assert second[-1] == (
+        "summary: 3 jobs, 3 ok, 0 failed; 3 from the journal, 0 finished in this run, 0 create requests sent"
+    )
+
+
+def test_06_batch_default_prompts(tmp_path: Path) -> None:
+    out = lines(run_example("06_batch.py", tmp_path))
+    assert out[0].startswith("no --prompts given: using the built-in list")
+    assert out[-1].startswith(
+        "summary: 4 jobs, 4 ok, 0 failed; 0 from the journal, 4 finished in this run"
+    )
+    assert (tmp_path / "batch.journal.jsonl").exists()
