@@ -34,8 +34,18 @@ def configure_converter(converter: cattrs.Converter) -> None:
         SonicCreateRequest,
         make_dict_unstructure_fn(SonicCreateRequest, converter, _cattrs_omit_if_default=True),
     )
+    converter.register_structure_hook(int | float, _number)
     for model in (Clip, Credits, TaskSubmission):
         converter.register_structure_hook(model, _keeping_raw(model, converter))
+
+
+def _number(value: Any, _: Any) -> int | float:
+    """Keep an integer an integer (a balance of 100 prints as 100), accept numeric strings."""
+    if isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    if isinstance(value, (int, float)):
+        return value
+    return float(value)
 
 
 def _keeping_raw(cls: type[T], converter: cattrs.Converter) -> Callable[[Any, Any], T]:

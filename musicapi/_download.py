@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from musicapi._errors import (
@@ -62,7 +63,7 @@ async def download_clip(
             f"clip {clip.clip_id} has no http(s) audio_url", field="audio_url"
         )
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
     target = folder / file_name_for(clip, url)
     descriptor, partial_name = tempfile.mkstemp(
         dir=folder, prefix=".partial-", suffix=target.suffix
@@ -85,7 +86,8 @@ async def download_clip(
                     sink.write(chunk)
             finally:
                 await response.aclose()
-        partial.replace(target)
+        os.chmod(partial, _file_mode())  # mkstemp makes it owner-only; a song is not a secret
+        await anyio.Path(partial).replace(target)
     except httpx.TimeoutException as exc:
         raise APITimeoutError(f"downloading clip {clip.clip_id} timed out") from exc
     except httpx.TransportError as exc:
@@ -93,5 +95,12 @@ async def download_clip(
             f"downloading clip {clip.clip_id} failed: {type(exc).__name__}"
         ) from exc
     finally:
-        partial.unlink(missing_ok=True)
+        await anyio.Path(partial).unlink(missing_ok=True)
     return target
+
+
+def _file_mode() -> int:
+    """Return the mode a plain `open()` would give a new file under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -164,7 +164,7 @@ class TaskFailedError(MusicAPIError):
     """
 
     def __init__(self, task_id: str, reason: str, *, body: Any = None) -> None:
-        super().__init__(f"task {task_id} failed: {reason}", body=body)
+        super().__init__(f"task {task_id} did not succeed ({reason})", body=body)
         self.task_id = task_id
         self.reason = reason
 

@@ -65,7 +65,7 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.records, torn = _load(self.path)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self._file = open(self.path, "a", encoding="utf-8")
         if torn:
             self._file.write("\n")  # end the torn line, so the next record starts clean
         self._last_sync = time.monotonic()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
@@ -26,13 +25,13 @@ from musicapi._errors import MusicAPIError
 from musicapi._resources.sonic import SonicResource
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from types import TracebackType
-
-    from musicapi._batch import BatchRun, Outcome
 
     import httpx
     from typing_extensions import Self
 
+    from musicapi._batch import BatchRun, Outcome
     from musicapi._clock import Clock
     from musicapi._wait import PollPolicy
 

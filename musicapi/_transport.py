@@ -45,7 +45,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TIMEOUTS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.TimeoutException)
 
 
-class DeadlineExceeded(Exception):  # noqa: N818  (a signal, not an error users see)
+class DeadlineExceeded(Exception):
     """A retry would end past the caller's deadline; the caller raises its own timeout."""
 
 
@@ -240,9 +240,9 @@ class Transport:
         url: str,
         headers: dict[str, str],
         json_body: Any,
-        timeout: float | None,
+        request_timeout: float | None,
     ) -> httpx.Response:
-        timeout_arg = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
+        timeout_arg = httpx.USE_CLIENT_DEFAULT if request_timeout is None else request_timeout
         if json_body is None:
             return await self._http.request(method, url, headers=headers, timeout=timeout_arg)
         content = json.dumps(json_body, separators=(",", ":")).encode()

@@ -151,7 +151,7 @@ def test_05_errors(tmp_path: Path) -> None:
     out = run_example("05_errors.py", tmp_path).stdout
     assert "RequestValidationError: title is 200 characters; the limit is 80" in out
     assert "create requests the server saw: 0" in out
-    assert re.search(r"TaskFailedError: task \S+ failed", out), out
+    assert re.search(r"TaskFailedError: task \S+ did not succeed \(failed: ", out), out
     assert "credits before: 5000, after: 5000" in out  # refunded
     match = re.search(r"WaitTimeoutError: task (\S+) was not finished", out)
     assert match, out
@@ -168,7 +168,8 @@ def test_06_batch_resumes_from_journal(tmp_path: Path) -> None:
     assert len(done) == 3, first
     assert all(line.startswith("ok ") and "[now]" in line for line in done), first
     assert first[-1] == (
-        "summary: 3 jobs, 3 ok, 0 failed; 0 from the journal, 3 finished in this run, 3 create requests sent"
+        "summary: 3 jobs, 3 ok, 0 failed; "
+        "0 from the journal, 3 finished in this run, 3 create requests sent"
     )
     assert (tmp_path / "run.jsonl").exists()
 
@@ -179,7 +180,8 @@ def test_06_batch_resumes_from_journal(tmp_path: Path) -> None:
     task_ids = {line.split()[2] for line in done}
     assert {line.split()[2] for line in again} == task_ids
     assert second[-1] == (
-        "summary: 3 jobs, 3 ok, 0 failed; 3 from the journal, 0 finished in this run, 0 create requests sent"
+        "summary: 3 jobs, 3 ok, 0 failed; "
+        "3 from the journal, 0 finished in this run, 0 create requests sent"
     )
 
 

@@ -158,11 +158,11 @@ def _params(fn: Any) -> list[tuple[str, Any, Any]]:
 
 def _twin_cases() -> list[Any]:
     probe = musicapi.AsyncMusicAPI(api_key=KEY, base_url=BASE_URL)
-    cases = []
-    for where, target in (("client", probe), ("sonic", probe.sonic)):
-        for name in _public_coroutines(target):
-            cases.append(pytest.param(where, name, id=f"{where}.{name}"))
-    return cases
+    return [
+        pytest.param(where, name, id=f"{where}.{name}")
+        for where, target in (("client", probe), ("sonic", probe.sonic))
+        for name in _public_coroutines(target)
+    ]
 
 
 def test_sonic_resource_class() -> None:

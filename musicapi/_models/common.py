@@ -6,9 +6,11 @@ States and model names are plain strings, not enums, because the API adds values
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 EMPTY_RAW: Final[Mapping[str, Any]] = MappingProxyType({})
 

@@ -20,11 +20,11 @@ class Credits:
         raw: The JSON the balance came from, unknown fields included.
     """
 
-    credits: float
-    extra_credits: float = 0
+    credits: int | float
+    extra_credits: int | float = 0
     raw: Mapping[str, Any] = attrs.field(default=EMPTY_RAW, repr=False, eq=False)
 
     @property
-    def total(self) -> float:
+    def total(self) -> int | float:
         """Both pools together."""
         return self.credits + self.extra_credits

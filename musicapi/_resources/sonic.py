@@ -8,7 +8,6 @@ The waiting loop lives here but makes no decisions of its own: when to poll come
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -32,6 +31,7 @@ from musicapi._wait import PollPolicy, sleep_before_next_poll
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Callable, Iterable, Mapping
 
     from musicapi._clock import Clock
     from musicapi._transport import Transport

@@ -21,12 +21,12 @@ import attrs
 import httpx
 
 from musicapi.sandbox._results import failure_body, success_body
+from musicapi.sandbox._state import TaskRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from musicapi._clock import Clock
-    from musicapi.sandbox._state import TaskRecord
 
 __all__ = ["MAX_ATTEMPTS", "Deliveries", "sign"]
 

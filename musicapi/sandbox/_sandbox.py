@@ -214,7 +214,7 @@ class Sandbox:
         def main() -> None:
             try:
                 anyio.run(run, backend=backend)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            except BaseException as exc:
                 started.put(exc)
 
         thread = threading.Thread(target=main, name="musicapi-sandbox", daemon=True)

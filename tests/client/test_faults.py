@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
 
@@ -113,13 +113,13 @@ async def test_malformed_bodies_raise_typed_errors(
     clock.advance(10)
     sandbox.faults.malformed_next = {route: 1}
     sandbox.faults.malformed_kind = kind
+    calls = {
+        "credits": client.get_credits,
+        "create": lambda: client.sonic.create(gpt_description_prompt="y"),
+        "task": lambda: client.sonic.get(submission.task_id),
+    }
     with pytest.raises(MalformedResponseError) as caught:
-        if route == "credits":
-            await client.get_credits()
-        elif route == "create":
-            await client.sonic.create(gpt_description_prompt="y")
-        else:
-            await client.sonic.get(submission.task_id)
+        await calls[route]()
     assert isinstance(caught.value, MusicAPIError)
     assert not isinstance(caught.value, (KeyError, TypeError))
 

@@ -33,7 +33,7 @@ def sync_client() -> None:
     assert_type(client.sonic.wait("id", timeout=1.0), GenerationResult)
     assert_type(client.sonic.wait("id", timeout=None), GenerationResult)
     assert_type(client.get_credits(), Credits)
-    assert_type(client.get_credits().credits, float)
+    assert_type(client.get_credits().credits, int | float)
     client.close()
     with MusicAPI() as same:
         assert_type(same, MusicAPI)
