@@ -16,6 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "typing", "lint", "examples"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON_PATHS = ["musicapi", "tests", "examples", "benchmarks", "noxfile.py"]
 TYPED_PATHS = ["musicapi", "tests/typing", "examples", "noxfile.py"]
 
 
@@ -37,15 +38,16 @@ def typing(session: nox.Session) -> None:
     """Type-check the package, the typing tests, the examples and this file, strictly."""
     _install(session, "typing")
     session.run("mypy", "--strict", *TYPED_PATHS)
-    session.run("pyright", *TYPED_PATHS)
+    python = f"{session.bin}/python"  # pyright must look in the session's environment
+    session.run("pyright", "--pythonpath", python, *TYPED_PATHS)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """Lint and check the formatting with ruff."""
     _install(session, "lint")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", *PYTHON_PATHS)
+    session.run("ruff", "format", "--check", *PYTHON_PATHS)
 
 
 @nox.session

@@ -68,8 +68,14 @@ __all__ = [
     "__version__",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "musicapi"
-del _name, _obj, annotations
+
+def _claim_public_classes() -> None:
+    """Set `__module__` so tracebacks and reprs say `musicapi.RateLimitError`."""
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type):
+            obj.__module__ = "musicapi"
+
+
+_claim_public_classes()
+del _claim_public_classes, annotations

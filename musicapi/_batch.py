@@ -26,7 +26,7 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import attrs
@@ -460,7 +460,7 @@ def _prepare(request: Any) -> SonicCreateRequest:
     if isinstance(request, SonicCreateRequest):
         return prepare_request(request, {})
     if isinstance(request, Mapping):
-        return prepare_request(None, dict(request))
+        return prepare_request(None, dict(cast("Mapping[str, Any]", request)))
     raise RequestValidationError(
         f"each request must be a SonicCreateRequest or a mapping of fields, not {type(request).__name__}",
         field="requests",

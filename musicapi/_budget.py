@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING
 import anyio
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from musicapi._clock import Clock
 
-DEFAULT_RATE = 250.0
-"""Requests per second to start at when no cap is given: above any healthy batch's need."""
 MIN_RATE = 0.5
 MAX_ADAPTIVE_RATE = 5000.0
+"""The pace with no cap and no 429 yet: in effect unpaced, so a lone caller never waits."""
 INCREASE_PER_SECOND = 25.0
 """Additive increase, in requests/s gained per second of answers without a 429."""
 BURST_SECONDS = 0.05
@@ -47,7 +46,10 @@ class RequestBudget:
     def __init__(self, clock: Clock, *, rate_limit: float | None, max_in_flight: int) -> None:
         self._clock = clock
         self._ceiling = rate_limit if rate_limit is not None else MAX_ADAPTIVE_RATE
-        self._rate = min(DEFAULT_RATE, self._ceiling) if rate_limit is None else rate_limit
+        self._rate = self._ceiling
+        self._window_start = 0.0
+        self._window_count = 0
+        self._observed_rate: float | None = None
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._last_increase: float | None = None
@@ -68,7 +70,7 @@ class RequestBudget:
         return self._in_flight
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self) -> AsyncGenerator[None, None]:
         """Hold one of the in-flight slots around a send.
 
         The uncontended path takes no checkpoint, unlike `anyio.CapacityLimiter`: a
@@ -102,11 +104,20 @@ class RequestBudget:
     async def pace(self) -> None:
         """Wait for this request's slot in the pacing schedule."""
         now = self._clock.now()
+        self._observe(now)
         interval = 1.0 / self._rate
         slot = max(self._next_slot, now - BURST_SECONDS, self._paused_until)
         self._next_slot = slot + interval
         if slot > now:
             await self._clock.sleep(slot - now)
+
+    def _observe(self, now: float) -> None:
+        """Measure the request rate actually sent, over windows of about a second."""
+        self._window_count += 1
+        elapsed = now - self._window_start
+        if elapsed >= 1.0:
+            self._observed_rate = self._window_count / elapsed
+            self._window_start, self._window_count = now, 0
 
     def on_answer(self) -> None:
         """Record an answer that was not a 429: climb back towards the ceiling."""
@@ -124,7 +135,8 @@ class RequestBudget:
         self.rate_limited += 1
         now = self._clock.now()
         if now >= self._paused_until:
-            self._rate = min(self._rate, max(MIN_RATE, self._rate / 2))
+            sent = self._observed_rate if self._observed_rate is not None else self._rate
+            self._rate = min(self._rate, max(MIN_RATE, min(self._rate, sent) / 2))
         self._last_increase = now
         if retry_after:
             self._paused_until = max(self._paused_until, now + retry_after)

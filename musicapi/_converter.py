@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
@@ -57,8 +56,11 @@ def _keeping_raw(cls: type[T], converter: cattrs.Converter) -> Callable[[Any, An
     def structure(value: Any, _: Any) -> T:
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a JSON object, got {type(value).__name__}")
-        instance = structure_fields(value, cls)
-        return attrs.evolve(instance, raw=MappingProxyType(dict(value)))  # type: ignore[misc]
+        mapping = cast("Mapping[str, Any]", value)
+        instance = structure_fields(mapping, cls)
+        # Set on the new frozen instance as attrs' own __init__ does: cheaper than evolve().
+        object.__setattr__(instance, "raw", MappingProxyType(dict(mapping)))
+        return instance
 
     return structure
 
@@ -97,28 +99,29 @@ def parse_task(task_id: str, status_code: int, body: Any, *, retry_after: float 
     Raises:
         MalformedResponseError: The body has none of the documented shapes.
     """
-    raw = MappingProxyType(body) if isinstance(body, dict) else MappingProxyType({})
-    kind = body.get("type") if isinstance(body, dict) else None
+    mapping = cast("dict[str, Any]", body) if isinstance(body, dict) else None
+    raw: MappingProxyType[str, Any] = MappingProxyType(mapping if mapping is not None else {})
+    kind = mapping.get("type") if mapping is not None else None
     if kind is not None and not isinstance(kind, str):
         raise MalformedResponseError(
             "malformed task in the API's answer: type is not a string", body=body
         )
     if status_code == 202 or kind in NOT_READY_TYPES:
         return Task(task_id=task_id, state=TaskState.RUNNING, retry_after=retry_after, raw=raw)
-    if not isinstance(body, dict):
+    if mapping is None:
         raise MalformedResponseError(
             "malformed task in the API's answer: not a JSON object", body=body
         )
     if isinstance(kind, str) and kind:
-        reason = body.get("error") or body.get("message")
+        reason = mapping.get("error") or mapping.get("message")
         return Task(
             task_id=task_id,
             state=TaskState.FAILED,
             reason=f"{kind}: {reason}" if reason else kind,
             raw=raw,
         )
-    if body.get("code") == 200 or "data" in body:
-        data = body.get("data")
+    if mapping.get("code") == 200 or "data" in mapping:
+        data = mapping.get("data")
         if not isinstance(data, list):
             raise MalformedResponseError(
                 "malformed task in the API's answer: data is not a list of clips", body=body

@@ -28,7 +28,7 @@ Messages never contain the API key: the transport never formats headers into the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "APIConnectionError",
@@ -99,8 +99,6 @@ class RequestValidationError(MusicAPIError, ValueError):
 
 class APIStatusError(MusicAPIError):
     """The server answered with an error status."""
-
-    status_code: int
 
 
 class BadRequestError(APIStatusError):
@@ -225,5 +223,8 @@ def _envelope_message(body: Any) -> str:
         return body.strip()[:200]
     if not isinstance(body, dict):
         return ""
-    parts = [str(body[key]) for key in ("type", "error", "message", "detail") if body.get(key)]
+    envelope = cast("dict[str, Any]", body)
+    parts = [
+        str(envelope[key]) for key in ("type", "error", "message", "detail") if envelope.get(key)
+    ]
     return ": ".join(dict.fromkeys(parts))

@@ -57,11 +57,8 @@ class APIResponse:
     body: Any
     headers: httpx.Headers
     request_id: str | None
-
-    @property
-    def retry_after(self) -> float | None:
-        """The `Retry-After` hint of this answer, in seconds, if any."""
-        return parse_retry_after(self.headers.get("retry-after"), now=time.time())
+    retry_after: float | None
+    """The `Retry-After` hint of this answer, in seconds, if any."""
 
 
 class Transport:
@@ -183,7 +180,7 @@ class Transport:
                     self._budget.on_answer()
                 self._log_answer(method, path, response, started)
                 if response.status_code < 400:
-                    return _success(response)
+                    return _success(response, retry_after)
                 error = error_for_status(
                     response.status_code,
                     _body_of(response),
@@ -230,9 +227,10 @@ class Transport:
         async with self._budget.slot():
             if before_send is not None:
                 before_send()
-            with anyio.CancelScope(shield=idempotency is Idempotency.CREATE):
-                response = await self._send_now(method, url, headers, json_body, timeout)
-        return response
+            if idempotency is Idempotency.CREATE:
+                with anyio.CancelScope(shield=True):
+                    return await self._send_now(method, url, headers, json_body, timeout)
+            return await self._send_now(method, url, headers, json_body, timeout)
 
     async def _send_now(
         self,
@@ -273,7 +271,7 @@ class Transport:
             )
 
 
-def _success(response: httpx.Response) -> APIResponse:
+def _success(response: httpx.Response, retry_after: float | None) -> APIResponse:
     try:
         body = json.loads(response.content) if response.content else None
     except ValueError:
@@ -283,7 +281,9 @@ def _success(response: httpx.Response) -> APIResponse:
             request_id=_request_id(response.headers),
             body=response.text[:500],
         ) from None
-    return APIResponse(response.status_code, body, response.headers, _request_id(response.headers))
+    return APIResponse(
+        response.status_code, body, response.headers, _request_id(response.headers), retry_after
+    )
 
 
 def _body_of(response: httpx.Response) -> Any:

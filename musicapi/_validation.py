@@ -209,7 +209,7 @@ def prepare_request(
         return build_sonic_create(fields)
     if fields:
         raise RequestValidationError("pass a request object or keyword fields, not both")
-    if not isinstance(request, SonicCreateRequest):
+    if not isinstance(request, SonicCreateRequest):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise RequestValidationError(
             f"request must be a SonicCreateRequest, not {type(request).__name__}", field="request"
         )

@@ -233,6 +233,6 @@ class SonicResource(Resource):
 
 
 def _checked_task_id(task_id: str) -> str:
-    if not isinstance(task_id, str) or not task_id.strip():
+    if not isinstance(task_id, str) or not task_id.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
         raise RequestValidationError("task_id must be a non-empty string", field="task_id")
     return task_id.strip()
