@@ -25,9 +25,14 @@ if TYPE_CHECKING:
 
     from musicapi._clock import Clock
 
+DEFAULT_RATE = 250.0
+"""Requests per second to start at when no cap is given: above any healthy batch's need.
+
+Starting unpaced instead was measured worse: a batch then bursts into the server's limit,
+collects dozens of 429s and spends seconds climbing back (wall 2.3x the bound, not 1.0x).
+"""
 MIN_RATE = 0.5
 MAX_ADAPTIVE_RATE = 5000.0
-"""The pace with no cap and no 429 yet: in effect unpaced, so a lone caller never waits."""
 INCREASE_PER_SECOND = 25.0
 """Additive increase, in requests/s gained per second of answers without a 429."""
 BURST_SECONDS = 0.05
@@ -46,7 +51,7 @@ class RequestBudget:
     def __init__(self, clock: Clock, *, rate_limit: float | None, max_in_flight: int) -> None:
         self._clock = clock
         self._ceiling = rate_limit if rate_limit is not None else MAX_ADAPTIVE_RATE
-        self._rate = self._ceiling
+        self._rate = min(DEFAULT_RATE, self._ceiling) if rate_limit is None else rate_limit
         self._window_start = 0.0
         self._window_count = 0
         self._observed_rate: float | None = None

@@ -60,7 +60,7 @@ async def test_every_request_yields_one_outcome_despite_faults(clock: FakeClock)
     assert polls / count < 4, f"{polls / count:.2f} polls per job"
 
 
-@pytest.mark.parametrize(("spread", "most_polls_per_job"), [(0.0, 1.2), (0.3, 3.5)])
+@pytest.mark.parametrize(("spread", "most_polls_per_job"), [(0.0, 2.0), (0.3, 3.5)])
 async def test_the_batch_learns_when_to_poll(
     clock: FakeClock, spread: float, most_polls_per_job: float
 ) -> None:

@@ -4,6 +4,7 @@ import anyio
 import pytest
 
 from musicapi._budget import (
+    DEFAULT_RATE,
     INCREASE_PER_SECOND,
     MAX_ADAPTIVE_RATE,
     MIN_RATE,
@@ -34,7 +35,7 @@ async def _pace_times(budget: RequestBudget, clock: FakeClock, n: int) -> list[f
 class TestPace:
     def test_defaults(self) -> None:
         budget = _budget(FakeClock())
-        assert budget.rate == MAX_ADAPTIVE_RATE >= 200
+        assert budget.rate == DEFAULT_RATE >= 200
         assert budget.in_flight == 0
         assert budget.rate_limited == 0
 
@@ -100,11 +101,11 @@ class TestRateLimited:
         clock.advance(1.0)
         budget.on_rate_limited(5.0)
         budget.on_rate_limited(5.0)
-        assert budget.rate == MAX_ADAPTIVE_RATE / 2
+        assert budget.rate == DEFAULT_RATE / 2
         assert budget.rate_limited == 3
         clock.advance(10.0)
         budget.on_rate_limited(1.0)
-        assert budget.rate == MAX_ADAPTIVE_RATE / 4
+        assert budget.rate == DEFAULT_RATE / 4
 
     def test_rate_never_falls_below_minimum(self) -> None:
         budget = _budget(FakeClock())
