@@ -378,12 +378,12 @@ class BatchRun:
                 self._finish(job, error=exc)
                 return
             job.polls += 1
-            if job.calibrating and job.polls == 1:
+            at_estimate = job.calibrating and job.polls == 1
+            if at_estimate:
                 self._estimator.first_poll_result(polled_at=elapsed, done=task.is_done)
             if task.state == TaskState.RUNNING:
-                missed_estimate = job.calibrating and job.polls == 1
                 job.last_poll_elapsed = elapsed
-                self._reschedule(job, hint=task.retry_after, soon=missed_estimate)
+                self._reschedule(job, hint=task.retry_after, soon=at_estimate)
                 return
             if self._estimator.estimate is None:
                 self._estimator.first_sample(job.last_poll_elapsed, elapsed)

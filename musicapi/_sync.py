@@ -3,7 +3,7 @@
 One long-lived event-loop thread per client (an anyio blocking portal), started on first
 use under a lock and stopped by `close()`. The `AsyncMusicAPI` is created inside that
 loop, so its connection pool lives on exactly one loop (httpx #2473). Each sync method
-is the async one, forwarded: `_forward` is a ParamSpec descriptor, so type checkers see
+is the async one, forwarded: `_Forward` is a ParamSpec descriptor, so type checkers see
 the same parameters and return type minus the `await`, and no behaviour is written
 twice. Because the loop has its own thread, the facade works from many threads at once
 and from a thread that already runs an event loop (Jupyter). Ctrl-C while a call
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
@@ -25,7 +26,7 @@ from musicapi._errors import MusicAPIError
 from musicapi._resources.sonic import SonicResource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
     from types import TracebackType
 
     import httpx
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+C = TypeVar("C", bound="Callable[..., Any]")
 
 
 class _Bridge:
@@ -80,12 +82,7 @@ class _Bridge:
     def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run `fn(*args)` on the loop thread and block for its result; Ctrl-C cancels it."""
         portal, _ = self.started()
-        future = portal.start_task_soon(fn, *args)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
+        return _result(portal, fn, *args)
 
     def close(self) -> None:
         """Close the async client, then stop the loop thread (idempotent)."""
@@ -97,34 +94,97 @@ class _Bridge:
             stack.close()
 
 
-class _Forward(Generic[P, R]):
-    """A descriptor that turns an async method of `target` into a blocking one."""
+def _result(portal: BlockingPortal, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Start `fn(*args)` on the portal's loop and wait; if the wait is interrupted, cancel it."""
+    future = portal.start_task_soon(fn, *args)
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
+class _HasBridge:
+    _bridge: _Bridge
+
+
+class _Forwarder(Generic[C]):
+    """The base of the forwarding descriptors: binds a sync twin once per instance.
+
+    The first access on an instance builds the bound callable and stores it in the
+    instance's `__dict__`; being a non-data descriptor, it is not consulted again there,
+    so a hot sync call does not rebuild its wrapper. On the class it returns the async
+    method, whose signature and docstring the twin shares.
+
+    Args:
+        method: The async-side function, unbound.
+        target: Picks the object `method` is bound to from the async client.
+    """
+
+    def __init__(self, method: Callable[..., Any], target: Callable[[AsyncMusicAPI], Any]) -> None:
+        self._method = method
+        self._target = target
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    def __get__(self, instance: _HasBridge | None, owner: type[Any]) -> C:
+        if instance is None:
+            return self._method  # type: ignore[return-value]
+        bound = self._bind(instance._bridge)
+        instance.__dict__[self._name] = bound
+        return bound
+
+    def _bind(self, bridge: _Bridge) -> C:
+        raise NotImplementedError
+
+
+class _Forward(_Forwarder[Callable[P, R]], Generic[P, R]):
+    """Turns an async method into a blocking one that runs on the client's loop thread."""
+
+    _method: Callable[Concatenate[Any, P], Awaitable[R]]
 
     def __init__(
         self,
         method: Callable[Concatenate[Any, P], Awaitable[R]],
         target: Callable[[AsyncMusicAPI], Any],
     ) -> None:
-        self._method = method
-        self._target = target
-        self.__doc__ = method.__doc__
+        super().__init__(method, target)
 
-    def __get__(self, instance: _HasBridge | None, owner: type[Any]) -> Callable[P, R]:
+    def _bind(self, bridge: _Bridge) -> Callable[P, R]:
         method, target = self._method, self._target
-        if instance is None:
-            return method  # type: ignore[return-value]
-        bridge = instance._bridge
 
         @functools.wraps(method)
         def forwarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            _, client = bridge.started()
-            return bridge.call(functools.partial(method, target(client), *args, **kwargs))
+            portal, client = bridge.started()
+            return _result(portal, functools.partial(method, target(client), *args, **kwargs))
 
         return forwarded
 
 
-class _HasBridge:
-    _bridge: _Bridge
+class _ForwardBatch(_Forwarder[Callable[P, "SyncBatchRun"]], Generic[P]):
+    """Turns `generate_many` into its sync twin, which returns a plain iterator."""
+
+    _method: Callable[Concatenate[Any, P], BatchRun]
+
+    def __init__(
+        self,
+        method: Callable[Concatenate[Any, P], BatchRun],
+        target: Callable[[AsyncMusicAPI], Any],
+    ) -> None:
+        super().__init__(method, target)
+
+    def _bind(self, bridge: _Bridge) -> Callable[P, SyncBatchRun]:
+        method, target = self._method, self._target
+
+        @functools.wraps(method)
+        def forwarded(*args: P.args, **kwargs: P.kwargs) -> SyncBatchRun:
+            _, client = bridge.started()
+            return SyncBatchRun(bridge, method(target(client), *args, **kwargs))
+
+        return forwarded
 
 
 class SyncBatchRun:
@@ -164,36 +224,6 @@ class SyncBatchRun:
         self.close()
 
 
-class _ForwardBatch(Generic[P]):
-    """A descriptor that turns `generate_many` into its sync twin returning `SyncBatchRun`."""
-
-    def __init__(self, method: Callable[Concatenate[Any, P], BatchRun]) -> None:
-        self._method = method
-        self.__doc__ = method.__doc__
-
-    def __get__(self, instance: _HasBridge | None, owner: type[Any]) -> Callable[P, SyncBatchRun]:
-        method = self._method
-        if instance is None:
-            return method  # type: ignore[return-value]
-        bridge = instance._bridge
-
-        @functools.wraps(method)
-        def forwarded(*args: P.args, **kwargs: P.kwargs) -> SyncBatchRun:
-            _, client = bridge.started()
-            return SyncBatchRun(bridge, method(client.sonic, *args, **kwargs))
-
-        return forwarded
-
-
-def _forward(
-    target: Callable[[AsyncMusicAPI], Any],
-) -> Callable[[Callable[Concatenate[Any, P], Awaitable[R]]], _Forward[P, R]]:
-    def make(method: Callable[Concatenate[Any, P], Awaitable[R]]) -> _Forward[P, R]:
-        return _Forward(method, target)
-
-    return make
-
-
 def _client(client: AsyncMusicAPI) -> AsyncMusicAPI:
     return client
 
@@ -208,11 +238,11 @@ class SyncSonic(_HasBridge):
     def __init__(self, bridge: _Bridge) -> None:
         self._bridge = bridge
 
-    create = _forward(_sonic)(SonicResource.create)
-    get = _forward(_sonic)(SonicResource.get)
-    wait = _forward(_sonic)(SonicResource.wait)
-    generate = _forward(_sonic)(SonicResource.generate)
-    generate_many = _ForwardBatch(SonicResource.generate_many)
+    create = _Forward(SonicResource.create, _sonic)
+    get = _Forward(SonicResource.get, _sonic)
+    wait = _Forward(SonicResource.wait, _sonic)
+    generate = _Forward(SonicResource.generate, _sonic)
+    generate_many = _ForwardBatch(SonicResource.generate_many, _sonic)
 
 
 class MusicAPI(_HasBridge):
@@ -269,8 +299,8 @@ class MusicAPI(_HasBridge):
     def __repr__(self) -> str:
         return f"MusicAPI(base_url={self._base_url!r})"
 
-    get_credits = _forward(_client)(AsyncMusicAPI.get_credits)
-    download = _forward(_client)(AsyncMusicAPI.download)
+    get_credits = _Forward(AsyncMusicAPI.get_credits, _client)
+    download = _Forward(AsyncMusicAPI.download, _client)
 
     def close(self) -> None:
         """Close the connections and stop this client's event-loop thread."""
