@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from musicapi._resources.sonic import SonicResource
 
-__all__ = ["BatchRun", "Outcome"]
+__all__ = ["AsyncBatchRun", "Outcome"]
 
 PROBE_JOBS = 4
 """Jobs that poll on the adaptive schedule before the batch has learned its task time."""
@@ -111,7 +111,7 @@ class _Job:
         return self.task_id is None
 
 
-class BatchRun:
+class AsyncBatchRun:
     """The iterator `generate_many` returns: async iterator and async context manager."""
 
     def __init__(

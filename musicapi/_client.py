@@ -69,27 +69,43 @@ class AsyncMusicAPI:
         clock: Clock | None = None,
         poll_policy: PollPolicy | None = None,
     ) -> None:
-        configure_from_env()
-        self._config = ClientConfig.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_in_flight=max_in_flight,
-            rate_limit=rate_limit,
+        self._setup(
+            ClientConfig.resolve(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                max_in_flight=max_in_flight,
+                rate_limit=rate_limit,
+                http_client=http_client,
+                transport=transport,
+                clock=clock,
+                poll_policy=poll_policy,
+            )
         )
-        self._clock = clock or REAL_CLOCK
+
+    @classmethod
+    def _from_config(cls, config: ClientConfig) -> Self:
+        """Build a client from an already resolved config (the sync facade's path)."""
+        client = cls.__new__(cls)
+        client._setup(config)
+        return client
+
+    def _setup(self, config: ClientConfig) -> None:
+        configure_from_env()
+        self._config = config
+        self._clock = config.clock or REAL_CLOCK
         self._budget = RequestBudget(
-            self._clock, rate_limit=rate_limit, max_in_flight=self._config.max_in_flight
+            self._clock, rate_limit=config.rate_limit, max_in_flight=config.max_in_flight
         )
         self._transport = Transport(
-            self._config,
+            config,
             clock=self._clock,
             budget=self._budget,
-            http_client=http_client,
-            transport=transport,
+            http_client=config.http_client,
+            transport=config.transport,
         )
-        self._poll_policy = poll_policy or PollPolicy()
+        self._poll_policy = config.poll_policy or PollPolicy()
         self._credits = CreditsResource(self._transport, self._clock)
         self.sonic = SonicResource(
             self._transport,

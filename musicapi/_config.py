@@ -18,6 +18,11 @@ from musicapi._errors import ConfigurationError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import httpx
+
+    from musicapi._clock import Clock
+    from musicapi._wait import PollPolicy
+
 DEFAULT_BASE_URL = "https://api.musicapi.ai/api/v1"
 DEFAULT_TIMEOUT = 60.0
 KEY_ENV = "MUSICAPI_KEY"
@@ -43,6 +48,10 @@ class ClientConfig:
     max_retries: int = 3
     max_in_flight: int = 64
     rate_limit: float | None = None
+    http_client: httpx.AsyncClient | None = attrs.field(default=None, repr=False, eq=False)
+    transport: httpx.AsyncBaseTransport | None = attrs.field(default=None, repr=False, eq=False)
+    clock: Clock | None = attrs.field(default=None, repr=False, eq=False)
+    poll_policy: PollPolicy | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
     def resolve(
@@ -54,6 +63,10 @@ class ClientConfig:
         max_retries: int,
         max_in_flight: int,
         rate_limit: float | None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        poll_policy: PollPolicy | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         """Build a config from arguments, falling back to `MUSICAPI_KEY` / `MUSICAPI_BASE_URL`.
@@ -83,6 +96,10 @@ class ClientConfig:
             max_retries=max_retries,
             max_in_flight=max_in_flight,
             rate_limit=rate_limit,
+            http_client=http_client,
+            transport=transport,
+            clock=clock,
+            poll_policy=poll_policy,
         )
 
     def require_key(self) -> str:

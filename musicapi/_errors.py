@@ -7,11 +7,12 @@ MusicAPIError
 ├── APIStatusError                          the server answered with an error status
 │   ├── AuthenticationError                 401
 │   ├── InsufficientCreditsError            402, or 403 about credits / subscription
-│   ├── PermissionDeniedError               any other 403
 │   ├── RateLimitError                      429 (.retry_after)
 │   ├── BadRequestError                     other 4xx
+│   │   ├── PermissionDeniedError           any other 403
 │   │   └── NotFoundError                   404
 │   └── ServerError                         5xx
+├── ClientClosedError (also RuntimeError)   the client was used after close()
 ├── APIConnectionError                      no usable answer from the network
 │   └── APITimeoutError                     the request timed out
 ├── MalformedResponseError                  an answer we cannot parse
@@ -36,6 +37,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "InsufficientCreditsError",
     "MalformedResponseError",
@@ -113,7 +115,7 @@ class InsufficientCreditsError(APIStatusError):
     """402 (or a 403 about credits or a subscription): top up or upgrade."""
 
 
-class PermissionDeniedError(APIStatusError):
+class PermissionDeniedError(BadRequestError):
     """403 for a reason other than credits."""
 
 
@@ -131,6 +133,10 @@ class RateLimitError(APIStatusError):
 
 class ServerError(APIStatusError):
     """5xx: the server failed; safe requests were already retried."""
+
+
+class ClientClosedError(MusicAPIError, RuntimeError):
+    """The client was used after `close()` / `aclose()` (or while it was closing)."""
 
 
 class APIConnectionError(MusicAPIError):

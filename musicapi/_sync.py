@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self
 
-    from musicapi._batch import BatchRun, Outcome
+    from musicapi._batch import AsyncBatchRun, Outcome
     from musicapi._clock import Clock
     from musicapi._wait import PollPolicy
 
@@ -164,30 +164,30 @@ class _Forward(_Forwarder[Callable[P, R]], Generic[P, R]):
         return forwarded
 
 
-class _ForwardBatch(_Forwarder[Callable[P, "SyncBatchRun"]], Generic[P]):
+class _ForwardBatch(_Forwarder[Callable[P, "BatchRun"]], Generic[P]):
     """Turns `generate_many` into its sync twin, which returns a plain iterator."""
 
-    _method: Callable[Concatenate[Any, P], BatchRun]
+    _method: Callable[Concatenate[Any, P], AsyncBatchRun]
 
     def __init__(
         self,
-        method: Callable[Concatenate[Any, P], BatchRun],
+        method: Callable[Concatenate[Any, P], AsyncBatchRun],
         target: Callable[[AsyncMusicAPI], Any],
     ) -> None:
         super().__init__(method, target)
 
-    def _bind(self, bridge: _Bridge) -> Callable[P, SyncBatchRun]:
+    def _bind(self, bridge: _Bridge) -> Callable[P, BatchRun]:
         method, target = self._method, self._target
 
         @functools.wraps(method)
-        def forwarded(*args: P.args, **kwargs: P.kwargs) -> SyncBatchRun:
+        def forwarded(*args: P.args, **kwargs: P.kwargs) -> BatchRun:
             _, client = bridge.started()
-            return SyncBatchRun(bridge, method(target(client), *args, **kwargs))
+            return BatchRun(bridge, method(target(client), *args, **kwargs))
 
         return forwarded
 
 
-class SyncBatchRun:
+class BatchRun:
     """The plain iterator the sync `generate_many` returns; also a context manager.
 
     Each `next()` runs one step of the async batch on the client's loop thread, so
@@ -195,7 +195,7 @@ class SyncBatchRun:
     new submissions; creates already on the wire finish and are journaled).
     """
 
-    def __init__(self, bridge: _Bridge, run: BatchRun) -> None:
+    def __init__(self, bridge: _Bridge, run: AsyncBatchRun) -> None:
         self._bridge = bridge
         self._run = run
 

@@ -11,7 +11,7 @@ import random
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from musicapi._batch import BatchRun
+from musicapi._batch import AsyncBatchRun
 from musicapi._converter import parse_task, result_of, structure, unstructure_request
 from musicapi._errors import (
     APIConnectionError,
@@ -161,7 +161,7 @@ class SonicResource(Resource):
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         journal: str | os.PathLike[str] | None = None,
         resubmit_unknown: bool = False,
-    ) -> BatchRun:
+    ) -> AsyncBatchRun:
         """Generate many songs; yield one `Outcome` per request as each job finishes.
 
         Use it directly, `async for outcome in client.sonic.generate_many(requests)`, or as
@@ -180,7 +180,7 @@ class SonicResource(Resource):
             resubmit_unknown: Submit again the jobs whose create was sent but whose answer
                 was lost (`SubmissionUnknownError`); they may be charged twice.
         """
-        return BatchRun(
+        return AsyncBatchRun(
             self,
             requests,
             concurrency=concurrency,
