@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from musicapi._budget import RequestBudget
+from musicapi._budget import PacingSnapshot, RequestBudget
 from musicapi._clock import REAL_CLOCK
 from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
 from musicapi._download import download_clip
@@ -125,9 +125,9 @@ class AsyncMusicAPI:
         return self._config.base_url
 
     @property
-    def budget(self) -> RequestBudget:
-        """The pacing and in-flight cap that every request of this client shares."""
-        return self._budget
+    def pacing(self) -> PacingSnapshot:
+        """A read-only snapshot of the pacing every request of this client shares."""
+        return self._budget.snapshot()
 
     async def get_credits(self) -> Credits:
         """Return the account's balance (`.credits`, `.extra_credits`): a check that the key works."""

@@ -17,6 +17,7 @@ MusicAPIError
 │   └── APITimeoutError                     the request timed out
 ├── MalformedResponseError                  an answer we cannot parse
 ├── SubmissionUnknownError                  a create was sent, its answer was lost
+├── JournalInUseError                       another process holds the batch journal
 ├── TaskFailedError                         the job failed upstream (.task_id, .reason)
 ├── WaitTimeoutError                        the wait's deadline passed (.task_id)
 └── WebhookVerificationError                a webhook delivery failed verification
@@ -40,6 +41,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "InsufficientCreditsError",
+    "JournalInUseError",
     "MalformedResponseError",
     "MusicAPIError",
     "NotFoundError",
@@ -157,6 +159,10 @@ class SubmissionUnknownError(MusicAPIError):
     It is never resent automatically, because a second POST could start (and charge
     for) a second job. Check your credits or task list, then resubmit deliberately.
     """
+
+
+class JournalInUseError(MusicAPIError):
+    """Another process (or another batch) holds this journal: two batches on one file would pay twice."""
 
 
 class TaskFailedError(MusicAPIError):

@@ -301,11 +301,40 @@ def _request_id(headers: httpx.Headers) -> str | None:
     return None
 
 
-def _raise_connection_error(method: str, path: str, exc: httpx.TransportError) -> NoReturn:
-    message = f"{method} {path} failed: {type(exc).__name__}"
+def connection_error(what: str, exc: httpx.TransportError) -> APIConnectionError:
+    """Return the error for a network failure of `what` (e.g. `GET /sonic/task/...`).
+
+    The one place where httpx's network exceptions become ours; `_download.py` uses it too.
+    """
+    message = f"{what} failed: {type(exc).__name__}"
     if isinstance(exc, _TIMEOUTS):
-        raise APITimeoutError(message) from exc
-    raise APIConnectionError(message) from exc
+        return APITimeoutError(message)
+    return APIConnectionError(message)
 
 
-__all__ = ["APIResponse", "DeadlineExceeded", "MusicAPIError", "Transport"]
+def status_error(response: httpx.Response, body: Any) -> MusicAPIError:
+    """Return the error for an error answer (status >= 400) whose body was read as `body`.
+
+    The one place where status codes become exception classes; `_download.py` uses it too.
+    """
+    retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
+    return error_for_status(
+        response.status_code,
+        body,
+        request_id=_request_id(response.headers),
+        retry_after=retry_after,
+    )
+
+
+def _raise_connection_error(method: str, path: str, exc: httpx.TransportError) -> NoReturn:
+    raise connection_error(f"{method} {path}", exc) from exc
+
+
+__all__ = [
+    "APIResponse",
+    "DeadlineExceeded",
+    "MusicAPIError",
+    "Transport",
+    "connection_error",
+    "status_error",
+]
