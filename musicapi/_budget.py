@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -37,6 +38,25 @@ INCREASE_PER_SECOND = 25.0
 """Additive increase, in requests/s gained per second of answers without a 429."""
 BURST_SECONDS = 0.05
 """How much unused pacing may be spent at once, as seconds of the current rate."""
+
+
+@attrs.frozen(kw_only=True)
+class PacingSnapshot:
+    """A read-only view of a client's pacing at one moment (`client.pacing`).
+
+    Attributes:
+        rate: The current pace in requests per second, or `None` while unpaced.
+        ceiling: The explicit `rate_limit`, or `None` when only the server's 429s set the pace.
+        in_flight: Requests in flight now.
+        max_in_flight: The cap on requests in flight.
+        rate_limited: How many 429s this client has received.
+    """
+
+    rate: float | None
+    ceiling: float | None
+    in_flight: int
+    max_in_flight: int
+    rate_limited: int
 
 
 class RequestBudget:
@@ -73,6 +93,16 @@ class RequestBudget:
     def in_flight(self) -> int:
         """How many requests are in flight now."""
         return self._in_flight
+
+    def snapshot(self) -> PacingSnapshot:
+        """Return the pacing state as a frozen snapshot."""
+        return PacingSnapshot(
+            rate=self._rate,
+            ceiling=None if self._ceiling == MAX_ADAPTIVE_RATE else self._ceiling,
+            in_flight=self._in_flight,
+            max_in_flight=self._max_in_flight,
+            rate_limited=self.rate_limited,
+        )
 
     @asynccontextmanager
     async def slot(self) -> AsyncGenerator[None, None]:

@@ -47,7 +47,7 @@ async def test_429_honours_retry_after_seconds(
     sandbox.faults.retry_after = 7
     await client.get_credits()
     assert clock.now() >= 7.0
-    assert client.budget.rate_limited == 1
+    assert client.pacing.rate_limited == 1
 
 
 async def test_429_honours_retry_after_http_date(
