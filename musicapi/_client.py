@@ -13,6 +13,7 @@ from musicapi._budget import PacingSnapshot, RequestBudget
 from musicapi._clock import REAL_CLOCK
 from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
 from musicapi._download import download_clip
+from musicapi._engine import TaskEngine
 from musicapi._logging import configure_from_env
 from musicapi._resources.credits import CreditsResource
 from musicapi._resources.sonic import SonicResource
@@ -105,14 +106,11 @@ class AsyncMusicAPI:
             http_client=config.http_client,
             transport=config.transport,
         )
-        self._poll_policy = config.poll_policy or PollPolicy()
-        self._credits = CreditsResource(self._transport, self._clock)
-        self.sonic = SonicResource(
-            self._transport,
-            self._clock,
-            policy=self._poll_policy,
-            max_in_flight=self._config.max_in_flight,
+        self._engine = TaskEngine(
+            self._clock, config.poll_policy or PollPolicy(), config.max_in_flight
         )
+        self._credits = CreditsResource(self._transport, self._clock)
+        self.sonic = SonicResource(self._transport, self._engine)
         """Song generation: `create`, `get`, `wait`, `generate`, `generate_many`."""
 
     def __repr__(self) -> str:

@@ -9,9 +9,17 @@ the client that calls `anyio.sleep` for a duration.
 from __future__ import annotations
 
 import time
-from typing import Protocol, runtime_checkable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+
+class DeadlineExceeded(Exception):
+    """A request or a retry would end past the caller's deadline; the caller raises its own timeout."""
 
 
 @runtime_checkable
@@ -45,3 +53,27 @@ class RealClock:
 
 
 REAL_CLOCK = RealClock()
+
+
+@contextmanager
+def cancel_at(clock: Clock, deadline: float | None) -> Generator[anyio.CancelScope, None, None]:
+    """Open a cancel scope that is cancelled when `clock` reaches `deadline`.
+
+    Deadlines are read from the injected clock, not from the event loop's, so that a
+    `FakeClock` drives them too: a clock that can cancel a scope itself (it has a
+    `cancel_scope_at(deadline)` context manager, as `FakeClock` does) is asked to;
+    any other clock's deadline is translated into the loop's time once, at entry.
+    `None` means no deadline.
+    """
+    if deadline is None:
+        with anyio.CancelScope() as scope:
+            yield scope
+        return
+    own = getattr(clock, "cancel_scope_at", None)
+    if own is not None:
+        with own(deadline) as scope:
+            yield scope
+        return
+    remaining = deadline - clock.now()
+    with anyio.CancelScope(deadline=anyio.current_time() + remaining) as scope:
+        yield scope

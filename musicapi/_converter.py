@@ -10,6 +10,7 @@ because cattrs caches them on first use.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -17,7 +18,7 @@ from typing import Any, TypeVar, cast
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from musicapi._errors import MalformedResponseError
+from musicapi._errors import MalformedResponseError, RequestValidationError
 from musicapi._models import Clip, ClipState, Credits, SonicCreateRequest, Task, TaskState
 from musicapi._models.sonic import GenerationResult, TaskSubmission
 
@@ -34,6 +35,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
         make_dict_unstructure_fn(SonicCreateRequest, converter, _cattrs_omit_if_default=True),
     )
     converter.register_structure_hook(int | float, _number)
+    converter.register_structure_hook(str, _string)
     for model in (Clip, Credits, TaskSubmission):
         converter.register_structure_hook(model, _keeping_raw(model, converter))
 
@@ -45,6 +47,19 @@ def _number(value: Any, _: Any) -> int | float:
     if isinstance(value, (int, float)):
         return value
     return float(value)
+
+
+def _string(value: Any, _: Any) -> str:
+    """Accept a string (or an integer id); never turn `None`, a dict or a list into text.
+
+    cattrs' default calls `str()` on anything, so `{"task_id": null}` would become the
+    task id `'None'` and be polled forever.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _keeping_raw(cls: type[T], converter: cattrs.Converter) -> Callable[[Any, Any], T]:
@@ -81,6 +96,25 @@ def structure(value: Any, cls: type[T], *, what: str) -> T:
         raise MalformedResponseError(
             f"malformed {what} in the API's answer: {detail}", body=value
         ) from None
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """Encode a request body as the bytes sent on the wire: canonical, strict JSON.
+
+    Keys are sorted and separators compact, so the same request always gives the same
+    bytes (the batch journal fingerprints them). NaN and infinities are refused (they
+    are not JSON), and so are strings that cannot be UTF-8 (lone surrogates).
+
+    Raises:
+        RequestValidationError: The body cannot be encoded as JSON.
+    """
+    try:
+        text = json.dumps(
+            body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        return text.encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError) as exc:
+        raise RequestValidationError(f"the request cannot be sent as JSON: {exc}") from None
 
 
 def unstructure_request(request: SonicCreateRequest) -> dict[str, Any]:

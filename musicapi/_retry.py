@@ -3,8 +3,9 @@
 The transport reports what happened to one attempt; `decide()` answers whether to send
 again and after how long. The asymmetry that matters: a GET can always be resent, but
 a create starts a paid job, so it is resent only when we know the server did not take
-it (it answered 429 or 5xx, or the connection never opened). A create that went out and
-got no answer becomes `SubmissionUnknownError`, never a silent second job.
+it (it answered 429, 500 or 503, or the connection never opened). A create that went out and
+got no answer, or whose answer came from a gateway (502, 504: the origin behind it may
+have taken the job), becomes `SubmissionUnknownError`, never a silent second job.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RETRYABLE_CREATE_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_CREATE_STATUSES = frozenset({429, 500, 503})
+"""Answers that prove the origin did not take the job: a create may be sent again."""
+GATEWAY_STATUSES = frozenset({502, 504})
+"""A gateway answered for an origin that may have taken the job: a create's fate is unknown."""
 
 
 class Idempotency(enum.Enum):
@@ -84,6 +88,8 @@ def decide(
         rng: The source of jitter (tests pass a seeded one).
     """
     if failure is Failure.NO_ANSWER and idempotency is Idempotency.CREATE:
+        return Decision(retry=False, submission_unknown=True)
+    if idempotency is Idempotency.CREATE and status_code in GATEWAY_STATUSES:
         return Decision(retry=False, submission_unknown=True)
     if status_code is not None:
         allowed = (

@@ -13,15 +13,18 @@ import json
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import anyio
 import attrs
 import httpx
 
+from musicapi._clock import DeadlineExceeded, cancel_at
+from musicapi._converter import encode_body
 from musicapi._errors import (
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
     MalformedResponseError,
     MusicAPIError,
     SubmissionUnknownError,
@@ -32,7 +35,9 @@ from musicapi._retry import Failure, Idempotency, decide, parse_retry_after
 from musicapi._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    import asyncio
+    from collections.abc import Callable, Coroutine
+    from types import TracebackType
 
     from musicapi._budget import RequestBudget
     from musicapi._clock import Clock
@@ -43,10 +48,6 @@ USER_AGENT = f"musicapi-python/{__version__}"
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TIMEOUTS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.TimeoutException)
-
-
-class DeadlineExceeded(Exception):
-    """A retry would end past the caller's deadline; the caller raises its own timeout."""
 
 
 @attrs.frozen
@@ -99,16 +100,28 @@ class Transport:
         )
         self._secret = protect(config.api_key)
         self._headers: dict[str, str] | None = None
+        self._closed = False
 
     @property
     def http_client(self) -> httpx.AsyncClient:
         """The pooled httpx client (also used for downloads, without the key)."""
+        self._check_open()
         return self._http
 
+    @property
+    def max_retries(self) -> int:
+        """How many times a retryable request is resent."""
+        return self._config.max_retries
+
     async def aclose(self) -> None:
-        """Close the pool, unless it was passed in by the caller."""
+        """Refuse new requests and close the pool (unless it was passed in by the caller)."""
+        self._closed = True
         if self._owns_client:
             await self._http.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this client is closed: create a new one to send requests")
 
     def _auth_headers(self) -> dict[str, str]:
         if self._headers is None:
@@ -125,39 +138,68 @@ class Transport:
         path: str,
         *,
         json_body: Any = None,
+        content: bytes | None = None,
         idempotency: Idempotency = Idempotency.SAFE,
         deadline: float | None = None,
         before_send: Callable[[], None] | None = None,
+        retries: int | None = None,
     ) -> APIResponse:
         """Send one API request, retrying what the policy allows.
 
         Args:
             method: The HTTP method.
             path: The path below the base URL, starting with `/`.
-            json_body: The JSON body, if any.
+            json_body: The JSON body, if any (encoded strictly: NaN is refused).
+            content: The body already encoded as JSON bytes, instead of `json_body`.
             idempotency: Whether a resend can start a second paid job.
-            deadline: A clock time after which no retry is started (a wait's deadline).
+            deadline: A clock time by which the request, its retries and its waits for
+                pacing and a free slot must end; past it, `DeadlineExceeded`.
             before_send: Called just before each attempt goes on the wire (after pacing).
+            retries: Resends allowed for this call (`None`: the client's `max_retries`).
 
         Raises:
             MusicAPIError: The mapped failure, after any retries.
-            DeadlineExceeded: A retry would end after `deadline`.
+            ClientClosedError: The client was closed.
+            DeadlineExceeded: The deadline passed first.
         """
+        self._check_open()
+        if content is None and json_body is not None:
+            content = encode_body(json_body)
+        max_retries = self._config.max_retries if retries is None else retries
+        if deadline is None:
+            return await self._attempts(
+                method, path, content, idempotency, None, before_send, max_retries
+            )
+        with cancel_at(self._clock, deadline):
+            return await self._attempts(
+                method, path, content, idempotency, deadline, before_send, max_retries
+            )
+        raise DeadlineExceeded
+
+    async def _attempts(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        idempotency: Idempotency,
+        deadline: float | None,
+        before_send: Callable[[], None] | None,
+        max_retries: int,
+    ) -> APIResponse:
+        """Send, and resend while the retry policy says so."""
         headers = self._auth_headers()
         url = self._config.base_url + path
         retries_done = 0
         while True:
             started = self._clock.now()
             try:
-                response = await self._send(
-                    method, url, headers, json_body, deadline, idempotency, before_send
-                )
+                response = await self._send(method, url, headers, content, idempotency, before_send)
             except httpx.TransportError as exc:
                 failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT) else Failure.NO_ANSWER
                 decision = decide(
                     idempotency,
                     retries_done=retries_done,
-                    max_retries=self._config.max_retries,
+                    max_retries=max_retries,
                     failure=failure,
                     rng=self._rng,
                 )
@@ -181,20 +223,24 @@ class Transport:
                 self._log_answer(method, path, response, started)
                 if response.status_code < 400:
                     return _success(response, retry_after)
-                error = error_for_status(
-                    response.status_code,
-                    _body_of(response),
-                    request_id=_request_id(response.headers),
-                    retry_after=retry_after,
-                )
+                error = status_error(response, _body_of(response))
                 decision = decide(
                     idempotency,
                     retries_done=retries_done,
-                    max_retries=self._config.max_retries,
+                    max_retries=max_retries,
                     status_code=response.status_code,
                     retry_after=retry_after,
                     rng=self._rng,
                 )
+                if decision.submission_unknown:
+                    raise SubmissionUnknownError(
+                        f"{method} {path} got {error.message} from a gateway; the origin may "
+                        "have created the job, so it was not resent (a second create could "
+                        "be charged twice)",
+                        status_code=error.status_code,
+                        request_id=error.request_id,
+                        body=error.body,
+                    ) from error
                 if not decision.retry:
                     raise error
             if self._past(deadline, decision.delay):
@@ -210,44 +256,36 @@ class Transport:
         method: str,
         url: str,
         headers: dict[str, str],
-        json_body: Any,
-        deadline: float | None,
+        content: bytes | None,
         idempotency: Idempotency,
         before_send: Callable[[], None] | None,
     ) -> httpx.Response:
         """Pace, take an in-flight slot, and send once.
 
-        A create is shielded from cancellation once it is on the wire: cancelling it
+        A create is protected from cancellation once it is on the wire: cancelling it
         halfway would lose the task id of a job the server may already have charged.
         """
         await self._budget.pace()
-        timeout: float | None = None
-        if deadline is not None:
-            timeout = max(0.05, min(self._config.timeout, deadline - self._clock.now()))
         async with self._budget.slot():
             if before_send is not None:
                 before_send()
             if idempotency is Idempotency.CREATE:
-                with anyio.CancelScope(shield=True):
-                    return await self._send_now(method, url, headers, json_body, timeout)
-            return await self._send_now(method, url, headers, json_body, timeout)
+                return await _protected(self._send_now(method, url, headers, content))
+            return await self._send_now(method, url, headers, content)
 
     async def _send_now(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        json_body: Any,
-        request_timeout: float | None,
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None
     ) -> httpx.Response:
-        timeout_arg = httpx.USE_CLIENT_DEFAULT if request_timeout is None else request_timeout
-        if json_body is None:
-            return await self._http.request(method, url, headers=headers, timeout=timeout_arg)
-        content = json.dumps(json_body, separators=(",", ":")).encode()
-        headers = {**headers, "Content-Type": "application/json"}
-        return await self._http.request(
-            method, url, headers=headers, content=content, timeout=timeout_arg
-        )
+        if content is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        try:
+            return await self._http.request(method, url, headers=headers, content=content)
+        except RuntimeError:
+            if self._closed or self._http.is_closed:
+                raise ClientClosedError(
+                    "this client was closed while a request was being sent"
+                ) from None
+            raise
 
     def _log_answer(self, method: str, path: str, response: httpx.Response, started: float) -> None:
         if logger.isEnabledFor(logging.DEBUG):
@@ -271,10 +309,96 @@ class Transport:
             )
 
 
+async def _protected(send: Coroutine[Any, Any, httpx.Response]) -> httpx.Response:
+    """Await a create's send so that no cancellation can cut it short.
+
+    An anyio shield stops anyio and trio cancellation. A native asyncio cancellation
+    (`task.cancel()`, `asyncio.wait_for`) is not stopped by a shield, so on asyncio the
+    send runs as its own task: the caller may go, the send finishes, and if it created
+    a job its task id is logged at WARNING, so a charged job is never invisible.
+    """
+    with _Shield():
+        if not _on_asyncio():
+            return await send
+        import asyncio
+
+        task = asyncio.ensure_future(send)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_log_orphaned_create)
+            raise
+
+
+class _Shield:
+    """An anyio shield, typed as never swallowing an exception (a shield is never cancelled).
+
+    `anyio.CancelScope.__exit__` may swallow the cancellation of its own scope, so type
+    checkers cannot see that a `return` inside it always returns.
+    """
+
+    def __init__(self) -> None:
+        self._scope = anyio.CancelScope(shield=True)
+
+    def __enter__(self) -> None:
+        self._scope.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._scope.__exit__(exc_type, exc, traceback)
+
+
+def _on_asyncio() -> bool:
+    try:
+        import asyncio
+
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _log_orphaned_create(task: asyncio.Future[httpx.Response]) -> None:
+    """Log the task id of a create that finished after its caller was cancelled."""
+    if task.cancelled() or task.exception() is not None:
+        return
+    response = task.result()
+    if response.status_code >= 300:
+        return
+    log_orphaned_task(task_id_in(_body_of(response)))
+
+
+def log_orphaned_task(task_id: str | None) -> None:
+    """Warn that a job was created for a caller that is gone, naming its task id."""
+    logger.warning(
+        "a create was answered after its caller was cancelled: task %s was created and may "
+        "be charged; wait for it with sonic.wait(%r) or let it finish",
+        task_id or "<unknown id>",
+        task_id,
+    )
+
+
+def task_id_in(body: Any) -> str | None:
+    """Find the task id in a create's answer, whatever the family's envelope."""
+    if not isinstance(body, dict):
+        return None
+    mapping = cast("dict[str, Any]", body)
+    data: Any = mapping.get("data")
+    nested: Any = cast("dict[str, Any]", data).get("task_id") if isinstance(data, dict) else data
+    for candidate in (mapping.get("task_id"), nested):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
 def _success(response: httpx.Response, retry_after: float | None) -> APIResponse:
     try:
         body = json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise MalformedResponseError(
             f"the API answered {response.status_code} with a body that is not JSON",
             status_code=response.status_code,
@@ -289,7 +413,7 @@ def _success(response: httpx.Response, retry_after: float | None) -> APIResponse
 def _body_of(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text[:2000]
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
     from musicapi._client import AsyncMusicAPI
     from musicapi._sync import MusicAPI
     from musicapi.sandbox import Sandbox
@@ -28,13 +31,16 @@ __all__ = ["FakeClock", "sandbox_client", "sandbox_sync_client"]
 
 
 class _Sleeper:
-    __slots__ = ("cancelled", "seq", "target", "wakeup")
+    """A sleeping task, or (with `on_due`) a timer that no task sleeps on."""
 
-    def __init__(self, target: float, seq: int) -> None:
+    __slots__ = ("cancelled", "on_due", "seq", "target", "wakeup")
+
+    def __init__(self, target: float, seq: int, on_due: Callable[[], None] | None = None) -> None:
         self.target = target
         self.seq = seq
         self.cancelled = False
         self.wakeup = anyio.Event()
+        self.on_due = on_due
 
     def __lt__(self, other: _Sleeper) -> bool:
         return (self.target, self.seq) < (other.target, other.seq)
@@ -59,6 +65,7 @@ class FakeClock:
         self._autojump = autojump
         self._settle_passes = settle_passes
         self._sleepers: list[_Sleeper] = []
+        self._timers: list[_Sleeper] = []
         self._seq = itertools.count()
         self._activity = 0
 
@@ -76,6 +83,26 @@ class FakeClock:
             raise ValueError("a clock cannot go backwards")
         self._jump_to(self._now + seconds)
 
+    @contextmanager
+    def cancel_scope_at(self, deadline: float) -> Generator[anyio.CancelScope, None, None]:
+        """Open a cancel scope that is cancelled when virtual time reaches `deadline`.
+
+        The deadline is a timer in the same queue as the sleepers, so autojump moves
+        time to it when every clock user is idle, even if the scope's task is blocked
+        on something other than the clock (a lock, an event, another task).
+        """
+        with anyio.CancelScope() as scope:
+            if self._now >= deadline:
+                scope.cancel()
+                yield scope
+                return
+            timer = _Sleeper(deadline, next(self._seq), on_due=scope.cancel)
+            heapq.heappush(self._timers, timer)
+            try:
+                yield scope
+            finally:
+                timer.cancelled = True
+
     async def sleep(self, seconds: float) -> None:
         """Sleep for `seconds` of virtual time."""
         self._activity += 1
@@ -87,8 +114,9 @@ class FakeClock:
         try:
             while self._now < sleeper.target:
                 if self._autojump and await self._is_idle_and_first(sleeper):
-                    self._jump_to(sleeper.target)
-                    break
+                    first = self._first()
+                    self._jump_to(first.target if first is not None else sleeper.target)
+                    continue
                 if self._now >= sleeper.target:
                     break
                 sleeper.wakeup = anyio.Event()
@@ -98,7 +126,12 @@ class FakeClock:
             self._wake_earliest()
 
     async def _is_idle_and_first(self, sleeper: _Sleeper) -> bool:
-        if self._first() is not sleeper:
+        """Tell whether `sleeper` is the earliest sleeping task and every clock user is idle.
+
+        Timers that precede it are fine: the caller jumps to the earliest entry, a
+        timer or itself, and fires it.
+        """
+        if self._first_task() is not sleeper:
             return False
         quiet = 0
         for _ in range(self._settle_passes * 64):
@@ -107,24 +140,39 @@ class FakeClock:
             quiet = quiet + 1 if seen == self._activity else 0
             if quiet >= self._settle_passes:
                 break
-        return self._first() is sleeper and self._now < sleeper.target
+        return self._first_task() is sleeper and self._now < sleeper.target
 
     def _first(self) -> _Sleeper | None:
-        while self._sleepers and self._sleepers[0].cancelled:
-            heapq.heappop(self._sleepers)
-        return self._sleepers[0] if self._sleepers else None
+        """Return the earliest entry, a sleeping task or a timer."""
+        return min(filter(None, (self._first_task(), _head(self._timers))), default=None)
+
+    def _first_task(self) -> _Sleeper | None:
+        """Return the earliest sleeper that is a task, not a timer."""
+        return _head(self._sleepers)
 
     def _jump_to(self, when: float) -> None:
         self._now = max(self._now, when)
+        while (timer := _head(self._timers)) is not None and timer.target <= self._now:
+            heapq.heappop(self._timers)
+            timer.cancelled = True
+            if timer.on_due is not None:
+                timer.on_due()
         for sleeper in self._sleepers:
             if not sleeper.cancelled and sleeper.target <= self._now:
                 sleeper.wakeup.set()
         self._wake_earliest()
 
     def _wake_earliest(self) -> None:
-        first = self._first()
+        first = self._first_task()
         if first is not None:
             first.wakeup.set()
+
+
+def _head(queue: list[_Sleeper]) -> _Sleeper | None:
+    """Drop the cancelled entries at the front of a heap and return its first live one."""
+    while queue and queue[0].cancelled:
+        heapq.heappop(queue)
+    return queue[0] if queue else None
 
 
 def sandbox_client(sandbox: Sandbox | None = None, **kwargs: Any) -> AsyncMusicAPI:

@@ -1,69 +1,50 @@
-"""Sonic song generation: create, get, wait and generate.
+"""Sonic song generation: create, get, wait, generate and generate_many.
 
-The waiting loop lives here but makes no decisions of its own: when to poll comes from
-`_wait.PollPolicy`, retries from the transport, and the deadline from the clock, so a
-`FakeClock` can drive all of it.
+The resource builds typed requests and hands the waiting to the client's task engine
+(`_engine.py`): `wait`, `generate` and every job of `generate_many` go through the same
+scheduler, so they share one deadline rule, one retry rule and one request budget.
 """
 
 from __future__ import annotations
 
-import random
+from collections.abc import Mapping as MappingABC
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+
+import anyio
+import anyio.lowlevel
 
 from musicapi._batch import AsyncBatchRun
-from musicapi._converter import parse_task, result_of, structure, unstructure_request
-from musicapi._errors import (
-    APIConnectionError,
-    MusicAPIError,
-    RateLimitError,
-    RequestValidationError,
-    ServerError,
-    TaskFailedError,
-    WaitTimeoutError,
-)
-from musicapi._models import GenerationResult, SonicCreateRequest, Task, TaskState, TaskSubmission
+from musicapi._converter import encode_body, unstructure_request
+from musicapi._errors import RequestValidationError
+from musicapi._logging import logger
+from musicapi._models import GenerationResult, SonicCreateRequest, Task, TaskSubmission
 from musicapi._resources._base import Resource
-from musicapi._retry import Idempotency
-from musicapi._transport import DeadlineExceeded
+from musicapi._tasks import SONIC, TaskOps, checked_task_id
+from musicapi._transport import log_orphaned_task
 from musicapi._validation import prepare_request
-from musicapi._wait import PollPolicy, sleep_before_next_poll
+from musicapi._wait import check_timeout
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
-    from musicapi._clock import Clock
+    from musicapi._engine import TaskEngine
     from musicapi._transport import Transport
+    from musicapi._wait import Reading
 
 DEFAULT_WAIT_TIMEOUT = 900.0
 """Fifteen minutes: longer than the slowest documented generation (about eight minutes)."""
-
-_TRANSIENT = (ServerError, APIConnectionError, RateLimitError)
 
 
 class SonicResource(Resource):
     """Song generation with the Sonic models (`/sonic/create`, `/sonic/task/{id}`)."""
 
-    __slots__ = ("_max_in_flight", "_policy", "_rng")
+    __slots__ = ("_engine", "_ops")
 
-    def __init__(
-        self, transport: Transport, clock: Clock, *, policy: PollPolicy, max_in_flight: int
-    ) -> None:
-        super().__init__(transport, clock)
-        self._policy = policy
-        self._max_in_flight = max_in_flight
-        self._rng = random.Random()  # noqa: S311 (poll jitter, not security)
-
-    @property
-    def clock(self) -> Clock:
-        """The clock this client's waits run on."""
-        return self._clock
-
-    @property
-    def policy(self) -> PollPolicy:
-        """The poll schedule of this client's waits."""
-        return self._policy
+    def __init__(self, transport: Transport, engine: TaskEngine) -> None:
+        super().__init__(transport, engine.clock)
+        self._engine = engine
+        self._ops = TaskOps(transport, SONIC)
 
     async def create(
         self, /, request: SonicCreateRequest | None = None, **fields: Any
@@ -81,39 +62,38 @@ class SonicResource(Resource):
             SubmissionUnknownError: The request was sent but its answer was lost.
             MusicAPIError: Any other failure, after the retries the policy allows.
         """
-        return await self._submit(prepare_request(request, fields))
-
-    async def _submit(
-        self, request: SonicCreateRequest, *, before_send: Callable[[], None] | None = None
-    ) -> TaskSubmission:
-        """Send an already validated create request (`before_send` runs just before it goes out)."""
-        response = await self._transport.request(
-            "POST",
-            "/sonic/create",
-            json_body=unstructure_request(request),
-            idempotency=Idempotency.CREATE,
-            before_send=before_send,
-        )
-        return structure(response.body, TaskSubmission, what="create response")
+        payload = encode_body(unstructure_request(prepare_request(request, fields)))
+        submission = await self._ops.submit(payload)
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except anyio.get_cancelled_exc_class():
+            log_orphaned_task(submission.task_id)
+            raise
+        return submission
 
     async def get(self, task_id: str) -> Task:
         """Poll a task once and return its state; a running or failed task is not an error.
 
         Raises:
             NotFoundError: The task id is unknown.
+            RequestValidationError: The id is not a usable task id (nothing sent).
             MusicAPIError: Any other failure, after retries.
         """
-        return await self._poll(_checked_task_id(task_id))
+        return await self._ops.snapshot(checked_task_id(task_id))
 
     async def wait(
-        self, task_id: str, *, timeout: float | None = DEFAULT_WAIT_TIMEOUT
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (a fixed public name; read from the injected clock)
     ) -> GenerationResult:
         """Poll until the task finishes and return its result.
 
         The first poll is immediate; later ones back off adaptively (see
-        `PollPolicy`). One deadline covers every poll, retry and request timeout.
-        Transient failures (5xx, 429, network) after the transport's own retries do
-        not end the wait; they are retried until the deadline.
+        `PollPolicy`). One deadline covers every poll, retry, wait for pacing and
+        request: the wait ends within moments of it, whatever it was blocked on.
+        Transient failures (5xx, 429, network, an unreadable answer) do not end the
+        wait; they are retried until the deadline.
 
         Args:
             task_id: The task to wait for.
@@ -123,8 +103,8 @@ class SonicResource(Resource):
             TaskFailedError: The task failed upstream (its credits are refunded).
             WaitTimeoutError: The deadline passed; the task may still finish.
         """
-        return await self._wait_submitted(
-            _checked_task_id(task_id), timeout=timeout, submitted_at=None
+        return await self._engine.wait(
+            self._ops, checked_task_id(task_id), timeout=check_timeout(timeout)
         )
 
     async def generate(
@@ -132,7 +112,7 @@ class SonicResource(Resource):
         /,
         request: SonicCreateRequest | None = None,
         *,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (as in wait)
         **fields: Any,
     ) -> GenerationResult:
         """Create a generation and wait for it: the quickstart's whole loop in one call.
@@ -147,11 +127,21 @@ class SonicResource(Resource):
             TaskFailedError: The task failed upstream.
             WaitTimeoutError: The deadline passed; wait on `.task_id` to resume.
         """
+        timeout = check_timeout(timeout)
         submitted_at = self._clock.now()
         submission = await self.create(request, **fields)
-        return await self._wait_submitted(
-            submission.task_id, timeout=timeout, submitted_at=submitted_at
-        )
+        try:
+            return await self._engine.wait(
+                self._ops, submission.task_id, timeout=timeout, submitted_at=submitted_at
+            )
+        except anyio.get_cancelled_exc_class():
+            logger.warning(
+                "generate was cancelled while waiting for task %s, which goes on upstream; "
+                "wait for it with sonic.wait(%r)",
+                submission.task_id,
+                submission.task_id,
+            )
+            raise
 
     def generate_many(
         self,
@@ -161,7 +151,7 @@ class SonicResource(Resource):
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         journal: str | os.PathLike[str] | None = None,
         resubmit_unknown: bool = False,
-    ) -> AsyncBatchRun:
+    ) -> AsyncBatchRun[GenerationResult]:
         """Generate many songs; yield one `Outcome` per request as each job finishes.
 
         Use it directly, `async for outcome in client.sonic.generate_many(requests)`, or as
@@ -179,60 +169,35 @@ class SonicResource(Resource):
                 submitted again, and finished jobs are skipped.
             resubmit_unknown: Submit again the jobs whose create was sent but whose answer
                 was lost (`SubmissionUnknownError`); they may be charged twice.
+
+        Raises:
+            RequestValidationError: `concurrency` or `timeout` is out of range, or
+                `requests` is not iterable (a bad single request is an outcome instead).
         """
         return AsyncBatchRun(
-            self,
+            self._engine,
+            self._ops,
             requests,
+            prepare=_sonic_body,
+            read_journaled=self._read_journaled,
             concurrency=concurrency,
             timeout=timeout,
             journal=journal,
             resubmit_unknown=resubmit_unknown,
-            max_in_flight=self._max_in_flight,
         )
 
-    async def _wait_submitted(
-        self, task_id: str, *, timeout: float | None, submitted_at: float | None
-    ) -> GenerationResult:
-        """Wait for a task, scheduling polls from its submission time if known."""
-        clock = self._clock
-        started = clock.now()
-        deadline = None if timeout is None else started + timeout
-        origin = started if submitted_at is None else submitted_at
-        next_delay = 0.0 if submitted_at is None else self._policy.min_interval
-        last_error: MusicAPIError | None = None
-        while True:
-            pause = sleep_before_next_poll(next_delay, now=clock.now(), deadline=deadline)
-            if pause is None:
-                raise WaitTimeoutError(task_id, timeout or 0.0) from last_error
-            await clock.sleep(pause)
-            hint: float | None = None
-            try:
-                task = await self._poll(task_id, deadline=deadline)
-            except DeadlineExceeded:
-                raise WaitTimeoutError(task_id, timeout or 0.0) from last_error
-            except _TRANSIENT as exc:
-                last_error = exc
-            else:
-                if task.state == TaskState.SUCCEEDED:
-                    return result_of(task)
-                if task.state == TaskState.FAILED:
-                    raise TaskFailedError(task_id, task.reason or "failed", body=dict(task.raw))
-                hint = task.retry_after
-            if deadline is not None and clock.now() >= deadline:
-                raise WaitTimeoutError(task_id, timeout or 0.0) from last_error
-            next_delay = self._policy.next_delay(clock.now() - origin, hint=hint, rng=self._rng)
-
-    async def _poll(self, task_id: str, *, deadline: float | None = None) -> Task:
-        """Poll a task once (no input checks; `deadline` bounds the retries)."""
-        response = await self._transport.request(
-            "GET", f"/sonic/task/{quote(task_id, safe='')}", deadline=deadline
-        )
-        return parse_task(
-            task_id, response.status_code, response.body, retry_after=response.retry_after
-        )
+    def _read_journaled(self, task_id: str, body: Any) -> Reading[GenerationResult]:
+        return SONIC.read(SONIC.parse(task_id, 200, body, None))
 
 
-def _checked_task_id(task_id: str) -> str:
-    if not isinstance(task_id, str) or not task_id.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise RequestValidationError("task_id must be a non-empty string", field="task_id")
-    return task_id.strip()
+def _sonic_body(request: Any) -> dict[str, Any]:
+    """Validate one batch request and return its JSON body."""
+    if isinstance(request, SonicCreateRequest):
+        return unstructure_request(prepare_request(request, {}))
+    if isinstance(request, MappingABC):
+        return unstructure_request(prepare_request(None, dict(request)))  # pyright: ignore[reportUnknownArgumentType]
+    raise RequestValidationError(
+        "each request must be a SonicCreateRequest or a mapping of create fields, "
+        f"not {type(request).__name__}",
+        field="requests",
+    )

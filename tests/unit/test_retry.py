@@ -70,7 +70,13 @@ class TestGet:
 
 
 class TestCreate:
-    @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+    @pytest.mark.parametrize("status", [502, 504])
+    def test_gateway_answer_is_a_submission_unknown(self, status: int) -> None:
+        # A gateway answered for an origin that may have taken the job: never resend.
+        decision = _decide(CREATE, status_code=status)
+        assert not decision.retry and decision.submission_unknown
+
+    @pytest.mark.parametrize("status", [429, 500, 503])
     def test_resent_when_server_answered_retryable(self, status: int) -> None:
         decision = _decide(CREATE, status_code=status)
         assert decision.retry

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
-from musicapi._wait import PollPolicy, sleep_before_next_poll
+from musicapi._clock import DeadlineExceeded
+from musicapi._errors import (
+    APIConnectionError,
+    AuthenticationError,
+    MalformedResponseError,
+    MusicAPIError,
+    NotFoundError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    TaskFailedError,
+    WaitTimeoutError,
+)
+from musicapi._models import TaskState
+from musicapi._wait import PollPolicy, Reading, Step, after_poll, check_timeout
 
 POLICY = PollPolicy()
 SEEDS = range(1000)
@@ -104,19 +119,104 @@ class TestDesignClaims:
         assert polls <= 80
 
 
-class TestSleepBeforeNextPoll:
-    def test_no_deadline_passes_delay_through(self) -> None:
-        assert sleep_before_next_poll(7.5, now=1000.0, deadline=None) == 7.5
+class TestAfterPoll:
+    """The one decision every wait makes after a poll (a single wait and a batch job alike)."""
 
-    def test_delay_within_deadline(self) -> None:
-        assert sleep_before_next_poll(2.0, now=10.0, deadline=20.0) == 2.0
+    def _step(self, answer: Reading[str] | BaseException, **kwargs: Any) -> Step[str]:
+        args: dict[str, Any] = {
+            "task_id": "t1",
+            "now": 10.0,
+            "origin": 0.0,
+            "deadline": None,
+            "timeout": 60.0,
+            "policy": POLICY,
+            "rng": random.Random(0),
+        }
+        args.update(kwargs)
+        return after_poll(answer, **args)
 
-    def test_clipped_at_deadline(self) -> None:
-        assert sleep_before_next_poll(5.0, now=18.0, deadline=20.0) == pytest.approx(2.0)
+    def test_success_finishes_with_the_result(self) -> None:
+        step = self._step(Reading(TaskState.SUCCEEDED, result="song"))
+        assert step.poll_at is None and step.result == "song" and step.error is None
 
-    @pytest.mark.parametrize("now", [20.0, 20.001, 1e6])
-    def test_none_at_or_after_deadline(self, now: float) -> None:
-        assert sleep_before_next_poll(5.0, now=now, deadline=20.0) is None
+    def test_failure_finishes_with_task_failed(self) -> None:
+        step = self._step(Reading(TaskState.FAILED, reason="timeout: upstream", body={"a": 1}))
+        assert isinstance(step.error, TaskFailedError)
+        assert step.error.task_id == "t1" and step.error.reason == "timeout: upstream"
+        assert step.error.body == {"a": 1}
 
-    def test_zero_delay_before_deadline(self) -> None:
-        assert sleep_before_next_poll(0.0, now=0.0, deadline=1.0) == 0.0
+    def test_running_polls_again_on_the_adaptive_schedule(self) -> None:
+        step = self._step(Reading(TaskState.RUNNING))
+        low, high = _bounds(POLICY, 10.0)
+        assert step.poll_at is not None and 10.0 + low <= step.poll_at <= 10.0 + high
+
+    def test_server_hint_wins(self) -> None:
+        step = self._step(Reading(TaskState.RUNNING, hint=7.0))
+        assert step.poll_at == pytest.approx(17.0)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            ServerError("HTTP 503", status_code=503),
+            APIConnectionError("reset"),
+            MalformedResponseError("HTML page"),
+            RateLimitError("slow down", retry_after=3.0, status_code=429),
+        ],
+    )
+    def test_transient_errors_poll_again(self, error: MusicAPIError) -> None:
+        step = self._step(error)
+        assert step.error is None and step.poll_at is not None and step.poll_at > 10.0
+
+    def test_rate_limit_hint_is_honoured(self) -> None:
+        step = self._step(RateLimitError("slow down", retry_after=3.0, status_code=429))
+        assert step.poll_at == pytest.approx(13.0)
+
+    @pytest.mark.parametrize(
+        "error",
+        [NotFoundError("gone", status_code=404), AuthenticationError("no", status_code=401)],
+    )
+    def test_permanent_errors_finish(self, error: MusicAPIError) -> None:
+        assert self._step(error).error is error
+
+    def test_deadline_reached_times_out_with_the_last_error_as_cause(self) -> None:
+        cause = ServerError("HTTP 500", status_code=500)
+        step = self._step(cause, now=20.0, deadline=20.0, timeout=20.0)
+        assert isinstance(step.error, WaitTimeoutError)
+        assert step.error.task_id == "t1" and step.error.__cause__ is cause
+
+    def test_deadline_exceeded_mid_request_times_out(self) -> None:
+        step = self._step(DeadlineExceeded(), deadline=11.0)
+        assert isinstance(step.error, WaitTimeoutError)
+
+    def test_next_poll_is_clipped_to_the_deadline(self) -> None:
+        step = self._step(Reading(TaskState.RUNNING, hint=30.0), deadline=12.0)
+        assert step.poll_at == 12.0
+
+    def test_soon_after_a_poll_at_the_learned_time(self) -> None:
+        normal = self._step(Reading(TaskState.RUNNING), now=30.0, rng=random.Random(1))
+        soon = self._step(Reading(TaskState.RUNNING), now=30.0, soon=True, rng=random.Random(1))
+        assert soon.poll_at is not None and normal.poll_at is not None
+        assert soon.poll_at - 30.0 < normal.poll_at - 30.0
+
+    def test_anything_else_is_raised(self) -> None:
+        with pytest.raises(KeyError):
+            self._step(KeyError("bug"))
+
+
+class TestCheckTimeout:
+    @pytest.mark.parametrize("value", [None, 0, 0.5, 900])
+    def test_accepts(self, value: float | None) -> None:
+        assert check_timeout(value) == (None if value is None else float(value))
+
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, "5", True, [1]])
+    def test_refuses_naming_the_field(self, value: object) -> None:
+        with pytest.raises(RequestValidationError) as info:
+            check_timeout(value)
+        assert info.value.field == "timeout"
+
+
+class TestPollPolicyValidation:
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, "1"])
+    def test_refuses_bad_numbers(self, value: Any) -> None:
+        with pytest.raises(ValueError, match="min_interval"):
+            PollPolicy(min_interval=value)

@@ -1,0 +1,622 @@
+"""The one task engine: every wait of a client, single or in a batch, runs here.
+
+A job is data, not a task: a record in a heap ordered by when it next needs a request
+(its create, or its next poll). A `Scheduler` takes jobs from that heap as they fall
+due and hands each request to a small set of workers, never more than the client's
+in-flight cap; each request passes through the client's shared pacing. What to do
+after a poll is decided by the pure `_wait.after_poll()`; the scheduler only carries it
+out. A single `wait()` is a scheduler with one job; `generate_many` feeds it thousands;
+both go through the same code, so deadlines, retries and transient faults are handled
+the same way everywhere.
+
+The engine runs only inside `next_outcome()`: each call runs a round until outcomes are
+ready, lets the requests in flight finish, and returns. Nothing runs between two calls,
+so a batch needs no background task and works under a plain `async for` (and, through
+the sync facade, a plain `for`). Cancellation never loses a job: a poll cut short is
+put back on the heap, a create that is already on the wire is shielded and its task id
+recorded, so every request still yields exactly one `Outcome`.
+
+A batch also learns how long its tasks take (`_estimate.py`): a few probe jobs poll on
+the adaptive schedule, the others are parked until the first probe finishes, and from
+then on each job's first poll comes near the learned task time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections import deque
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import anyio
+import attrs
+
+from musicapi._clock import DeadlineExceeded
+from musicapi._errors import (
+    APIConnectionError,
+    MusicAPIError,
+    RateLimitError,
+    SubmissionUnknownError,
+)
+from musicapi._estimate import DurationEstimator
+from musicapi._models import TaskState
+from musicapi._retry import Failure, Idempotency, decide
+from musicapi._wait import Reading, after_poll, timed_out
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from musicapi._clock import Clock
+    from musicapi._models import TaskSubmission
+    from musicapi._wait import PollPolicy
+
+__all__ = ["Job", "Outcome", "Scheduler", "TaskEngine"]
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+PROBE_JOBS = 4
+"""Jobs that poll on the adaptive schedule before the batch has learned its task time."""
+DRAIN_GRACE = 0.5
+"""Real seconds a round waits for its requests in flight once outcomes are ready.
+
+A poll still running after that is cancelled and put back on the heap; a create is
+shielded and always finishes.
+"""
+
+
+@attrs.frozen(kw_only=True)
+class Outcome(Generic[R_co]):
+    """What became of one request of a batch.
+
+    Attributes:
+        request: The request exactly as the caller passed it.
+        index: Its position in the caller's sequence of requests.
+        task_id: The task's id, or `None` only if no task was ever assigned.
+        result: The finished result, or `None`.
+        error: The `MusicAPIError` that ended the job, or `None`.
+        from_journal: Whether this outcome was read from the journal, not fetched now.
+    """
+
+    request: Any
+    index: int
+    task_id: str | None
+    result: R_co | None = None
+    error: MusicAPIError | None = None
+    from_journal: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job succeeded."""
+        return self.error is None
+
+
+@attrs.define(eq=False)
+class Job:
+    """One job's state in the scheduler.
+
+    Attributes:
+        index: The request's position in the caller's sequence.
+        request: The request as the caller passed it.
+        payload: The create's JSON body; dropped once the task id is known.
+        key: The job's journal key, when a journal is kept.
+        task_id: The task's id, once known.
+        submitted_at: The clock time of its submission (the origin of the poll schedule).
+        deadline: The clock time at which waiting for it ends, or `None`.
+        first_poll_at: When to poll first, if fixed (a single wait, a resumed job);
+            `None` lets a learning batch decide.
+    """
+
+    index: int
+    request: Any
+    payload: bytes | None = None
+    key: str | None = None
+    task_id: str | None = None
+    submitted_at: float = 0.0
+    deadline: float | None = None
+    first_poll_at: float | None = None
+    last_running: float = 0.0
+    polls: int = 0
+    posts: int = 0
+    token: int = 0
+    probe: bool = False
+    calibrating: bool = False
+
+
+class TaskOperations(Protocol[R]):
+    """What the scheduler needs of a task kind: submit, poll, and the client's retry budget."""
+
+    @property
+    def max_retries(self) -> int:
+        """The most resends of one request."""
+        ...
+
+    async def submit(
+        self,
+        payload: bytes,
+        *,
+        before_send: Callable[[], None] | None = None,
+        retries: int | None = None,
+    ) -> TaskSubmission:
+        """Create a job; see `_tasks.TaskOps.submit`."""
+        ...
+
+    async def poll(self, task_id: str, *, deadline: float | None = None) -> Reading[R]:
+        """Poll a job once; see `_tasks.TaskOps.poll`."""
+        ...
+
+
+class JobEvents(Protocol):
+    """Hooks a batch uses to journal each job as it progresses."""
+
+    def sending(self, job: Job) -> None:
+        """The job's create is about to go on the wire."""
+
+    def submitted(self, job: Job) -> None:
+        """The job has a task id."""
+
+    def unknown(self, job: Job) -> None:
+        """The job's create was sent but its answer was lost."""
+
+    def finished(self, job: Job, outcome: Outcome[Any], body: Any) -> None:
+        """The job ended; `body` is the final poll's JSON, if there was one."""
+
+
+class Scheduler(Generic[R]):
+    """Runs jobs to their outcomes: one wait, or a whole batch.
+
+    Args:
+        ops: The task kind's submit and poll.
+        clock: The clock every schedule and deadline reads.
+        policy: The poll schedule.
+        max_in_flight: The most requests this scheduler has in flight at once.
+        concurrency: The most jobs started and not yet finished.
+        timeout: Seconds each job may be waited for, or `None`.
+        learn: Learn the task time from probe jobs (a batch) rather than polling every
+            job on the adaptive schedule from the start.
+        feed: Returns the next job to start, an outcome that is ready without any
+            request (a bad request, a journaled result), or `None` when there are no
+            more.
+        events: Journal hooks, if any.
+        rng: The source of jitter.
+    """
+
+    def __init__(
+        self,
+        ops: TaskOperations[R],
+        *,
+        clock: Clock,
+        policy: PollPolicy,
+        max_in_flight: int,
+        concurrency: int,
+        timeout: float | None,
+        learn: bool,
+        feed: Callable[[], Job | Outcome[R] | None],
+        events: JobEvents | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._ops = ops
+        self._clock = clock
+        self._policy = policy
+        self._max_in_flight = max_in_flight
+        self._concurrency = concurrency
+        self._timeout = timeout
+        self._learn = learn
+        self._feed = feed
+        self._events = events
+        self._rng = rng or random.Random()  # noqa: S311 (poll jitter)
+        self._due: list[tuple[float, int, int, Job]] = []
+        self._seq = itertools.count()
+        self._ready: deque[Outcome[R]] = deque()
+        self._active = 0
+        self._waiting = 0
+        self._job_cap = float(concurrency)
+        self._held: deque[Job] = deque()
+        self._in_flight = 0
+        self._inputs_done = False
+        self._closed = False
+        self._estimator = DurationEstimator()
+        self._probing = 0
+        self._parked: list[Job] = []
+        self._group: anyio.abc.TaskGroup | None = None
+        self._draining = False
+        self._wake_scope: anyio.CancelScope | None = None
+        self._sleep_target = -math.inf
+
+    @property
+    def estimate(self) -> float | None:
+        """The learned task time in seconds, once known."""
+        return self._estimator.estimate
+
+    def close(self) -> None:
+        """Start nothing more; outcomes already ready can still be taken."""
+        self._closed = True
+
+    async def next_outcome(self) -> Outcome[R] | None:
+        """Run until an outcome is ready and return it; `None` when every job has one."""
+        if not self._ready and not self._closed and not self._finished():
+            await self._round()
+        return self._ready.popleft() if self._ready else None
+
+    # -- rounds ------------------------------------------------------------------------
+
+    def _finished(self) -> bool:
+        return self._inputs_done and self._active == 0 and self._in_flight == 0
+
+    async def _round(self) -> None:
+        async with anyio.create_task_group() as group:
+            self._group = group
+            self._draining = False
+            try:
+                while not self._ready and not self._finished() and not self._closed:
+                    self._dispatch(group)
+                    if self._ready or self._finished():
+                        break
+                    await self._sleep_until_due()
+            finally:
+                self._draining = True
+                self._group = None
+                self._sleep_target = -math.inf
+            if self._in_flight:
+                group.cancel_scope.deadline = anyio.current_time() + DRAIN_GRACE
+
+    def _dispatch(self, group: anyio.abc.TaskGroup) -> None:
+        now = self._clock.now()
+        while self._in_flight < self._max_in_flight:
+            job = self._take(now)
+            if job is None:
+                return
+            self._in_flight += 1
+            group.start_soon(self._worker, job)
+
+    async def _worker(self, job: Job) -> None:
+        """Run requests one after another while work is due, then stop.
+
+        A worker that finishes a request takes the next due job itself, so a busy
+        batch spends no task start per request.
+        """
+        next_job: Job | None = job
+        while next_job is not None:
+            try:
+                if next_job.task_id is None:
+                    await self._submit(next_job)
+                else:
+                    await self._poll(next_job)
+            finally:
+                self._in_flight -= 1
+                self._request_done()
+            if self._draining or self._ready or self._closed:
+                return
+            next_job = self._take(self._clock.now())
+            if next_job is not None:
+                self._in_flight += 1
+
+    def _take(self, now: float) -> Job | None:
+        """Return the next job that needs a request now, admitting new jobs as allowed."""
+        while True:
+            if self._due and self._due[0][0] <= now:
+                due, _, token, job = heapq.heappop(self._due)
+                if token != job.token:
+                    continue
+                if job.task_id is not None and job.deadline is not None and due >= job.deadline:
+                    self._finish(job, error=timed_out(job.task_id, self._timeout, cause=None))
+                    continue
+                if job.task_id is None and self._waiting >= self._job_cap:
+                    self._held.append(job)  # the server's job limit is full: resend later
+                    continue
+                return job
+            if (
+                self._closed
+                or self._inputs_done
+                or self._active >= min(self._concurrency, self._job_cap)
+            ):
+                return None
+            item = self._feed()
+            if item is None:
+                self._inputs_done = True
+                return None
+            if isinstance(item, Outcome):
+                self._ready.append(item)
+                continue
+            self._active += 1
+            if item.task_id is None:
+                return item
+            self._begin_waiting(item, now)
+
+    async def _sleep_until_due(self) -> None:
+        now = self._clock.now()
+        target = math.inf
+        if self._in_flight < self._max_in_flight:
+            while self._due and self._due[0][2] != self._due[0][3].token:
+                heapq.heappop(self._due)
+            if self._due:
+                target = self._due[0][0]
+        if target <= now:
+            return
+        with anyio.CancelScope() as scope:
+            self._wake_scope, self._sleep_target = scope, target
+            try:
+                if target == math.inf:
+                    await anyio.sleep_forever()
+                else:
+                    await self._clock.sleep(target - now)
+            finally:
+                self._wake_scope, self._sleep_target = None, -math.inf
+
+    def _wake(self) -> None:
+        if self._wake_scope is not None:
+            self._wake_scope.cancel()
+
+    def _request_done(self) -> None:
+        """Wake the dispatcher when a finished request changes what it should do."""
+        if self._ready or self._finished() or (self._sleep_target == math.inf and self._due):
+            self._wake()
+
+    def _schedule(self, job: Job, due: float) -> None:
+        """Set the job's next request; an earlier schedule of the same job is dropped."""
+        job.token += 1
+        heapq.heappush(self._due, (due, next(self._seq), job.token, job))
+        if due < self._sleep_target:
+            self._wake()
+
+    # -- creates -----------------------------------------------------------------------
+
+    async def _submit(self, job: Job) -> None:
+        """Send a job's create once; reschedule it where the policy allows a resend.
+
+        The batch spends the client's retry budget itself (`retries=0` to the
+        transport), so a resend waits on the heap, not in a worker, and one job's
+        POSTs never exceed `max_retries + 1`.
+        """
+        events = self._events
+        sent = False
+
+        def before_send() -> None:
+            nonlocal sent
+            sent = True
+            if events is not None:
+                events.sending(job)
+
+        job.posts += 1
+        try:
+            submission = await self._ops.submit(
+                job.payload or b"", before_send=before_send, retries=0
+            )
+        except SubmissionUnknownError as exc:
+            if events is not None:
+                events.unknown(job)
+            self._finish(job, error=exc)
+        except MusicAPIError as exc:
+            if isinstance(exc, RateLimitError):
+                # Maybe the server's limit on jobs running at once: run no more than now.
+                self._job_cap = max(1.0, float(self._waiting))
+            self._after_failed_create(job, exc)
+        except anyio.get_cancelled_exc_class():
+            if sent:  # cannot happen while the create is shielded; never lose it silently
+                self._finish(
+                    job,
+                    error=SubmissionUnknownError("the batch was cancelled while a create was sent"),
+                )
+            else:
+                job.posts -= 1
+                self._schedule(job, self._clock.now())
+            raise
+        else:
+            job.task_id = submission.task_id
+            job.payload = None
+            self._job_cap = min(float(self._concurrency), self._job_cap + 1)
+            now = self._clock.now()
+            job.submitted_at = now
+            if events is not None:
+                events.submitted(job)
+            self._begin_waiting(job, now)
+
+    def _after_failed_create(self, job: Job, error: MusicAPIError) -> None:
+        decision = decide(
+            Idempotency.CREATE,
+            retries_done=job.posts - 1,
+            max_retries=self._ops.max_retries,
+            status_code=error.status_code,
+            failure=Failure.NOT_SENT if isinstance(error, APIConnectionError) else None,
+            retry_after=error.retry_after if isinstance(error, RateLimitError) else None,
+            rng=self._rng,
+        )
+        if decision.retry:
+            self._schedule(job, self._clock.now() + decision.delay)
+        else:
+            self._finish(job, error=error)
+
+    # -- polls -------------------------------------------------------------------------
+
+    def _begin_waiting(self, job: Job, now: float) -> None:
+        """Schedule a job's first poll, from a fixed time or from what the batch learned.
+
+        Until a learning batch knows how long its tasks take, only `PROBE_JOBS` jobs
+        poll (on the adaptive schedule); the others are parked, not polled, and are
+        scheduled the moment the first probe finishes.
+        """
+        self._waiting += 1
+        if job.deadline is None and self._timeout is not None:
+            job.deadline = max(now, job.submitted_at) + self._timeout
+        if job.first_poll_at is not None or not self._learn:
+            self._schedule(job, job.first_poll_at if job.first_poll_at is not None else now)
+        elif self._estimator.estimate is not None:
+            self._schedule_at_estimate(job)
+        elif self._probing < PROBE_JOBS:
+            self._make_probe(job, now)
+        else:
+            self._parked.append(job)
+
+    def _schedule_at_estimate(self, job: Job) -> None:
+        """Poll at the learned task time; only a poll not yet overdue teaches the estimator."""
+        due = job.submitted_at + (self._estimator.estimate or 0.0)
+        job.calibrating = due > self._clock.now()
+        self._schedule(job, due)
+
+    def _make_probe(self, job: Job, now: float) -> None:
+        self._probing += 1
+        job.probe = True
+        self._schedule(job, now + self._policy.next_delay(now - job.submitted_at, rng=self._rng))
+
+    async def _poll(self, job: Job) -> None:
+        task_id = job.task_id or ""
+        elapsed = self._clock.now() - job.submitted_at
+        at_estimate = False
+        answer: Reading[R] | BaseException
+        try:
+            answer = await self._ops.poll(task_id, deadline=job.deadline)
+        except anyio.get_cancelled_exc_class():
+            self._schedule(job, self._clock.now())
+            raise
+        except (MusicAPIError, DeadlineExceeded) as exc:
+            answer = exc
+        else:
+            job.polls += 1
+            at_estimate = job.calibrating and job.polls == 1
+            if at_estimate:
+                self._estimator.first_poll_result(
+                    polled_at=elapsed, done=answer.state != TaskState.RUNNING
+                )
+            if answer.state == TaskState.RUNNING:
+                job.last_running = elapsed
+            elif job.probe and self._estimator.estimate is None:
+                self._estimator.first_sample(job.last_running, elapsed)
+                self._release_parked()
+        step = after_poll(
+            answer,
+            task_id=task_id,
+            now=self._clock.now(),
+            origin=job.submitted_at,
+            deadline=job.deadline,
+            timeout=self._timeout,
+            policy=self._policy,
+            rng=self._rng,
+            soon=at_estimate,
+        )
+        if step.poll_at is not None:
+            self._schedule(job, step.poll_at)
+        else:
+            body = answer.body if isinstance(answer, Reading) else None
+            self._finish(job, result=step.result, error=step.error, body=body)
+
+    def _release_parked(self) -> None:
+        """Schedule the jobs parked while the task time was unknown, now that it is known."""
+        for job in self._parked:
+            self._schedule_at_estimate(job)
+        self._parked.clear()
+
+    def _finish(
+        self,
+        job: Job,
+        *,
+        result: R | None = None,
+        error: MusicAPIError | None = None,
+        body: Any = None,
+    ) -> None:
+        job.token += 1  # whatever was scheduled for it is void
+        self._active -= 1
+        if job.task_id is not None:
+            self._waiting -= 1
+            if self._held:
+                self._schedule(self._held.popleft(), self._clock.now())
+        if job.probe:
+            self._probing -= 1
+            if self._estimator.estimate is None and self._parked:
+                self._make_probe(self._parked.pop(0), self._clock.now())
+        outcome: Outcome[R] = Outcome(
+            request=job.request, index=job.index, task_id=job.task_id, result=result, error=error
+        )
+        if self._events is not None:
+            self._events.finished(job, outcome, body)
+        self._ready.append(outcome)
+
+
+class TaskEngine:
+    """The client's task engine: what every scheduler of one client shares.
+
+    Args:
+        clock: The client's clock.
+        policy: The client's poll schedule.
+        max_in_flight: The client's cap on requests in flight.
+    """
+
+    def __init__(self, clock: Clock, policy: PollPolicy, max_in_flight: int) -> None:
+        self.clock = clock
+        self.policy = policy
+        self.max_in_flight = max_in_flight
+        self._rng = random.Random()  # noqa: S311 (poll jitter)
+
+    def scheduler(
+        self,
+        ops: TaskOperations[R],
+        *,
+        feed: Callable[[], Job | Outcome[R] | None],
+        concurrency: int,
+        timeout: float | None,
+        learn: bool,
+        events: JobEvents | None = None,
+    ) -> Scheduler[R]:
+        """Return a scheduler on this client's clock, policy and in-flight cap."""
+        return Scheduler(
+            ops,
+            clock=self.clock,
+            policy=self.policy,
+            max_in_flight=self.max_in_flight,
+            concurrency=concurrency,
+            timeout=timeout,
+            learn=learn,
+            feed=feed,
+            events=events,
+            rng=self._rng,
+        )
+
+    async def wait(
+        self,
+        ops: TaskOperations[R],
+        task_id: str,
+        *,
+        timeout: float | None,  # noqa: ASYNC109 (a deadline on the injected clock, not the loop's)
+        submitted_at: float | None = None,
+    ) -> R:
+        """Wait for one task and return its result; raise what ended it otherwise.
+
+        Args:
+            ops: The task kind's operations.
+            task_id: The task to wait for.
+            timeout: Seconds until `WaitTimeoutError`, counted from `submitted_at` if
+                given, else from now; `None` waits forever.
+            submitted_at: The clock time the task was created, when known (then the
+                first poll comes after the policy's shortest gap, not at once).
+
+        Raises:
+            TaskFailedError: The task failed upstream.
+            WaitTimeoutError: The deadline passed; the task may still finish.
+            MusicAPIError: A poll failed for good (unknown task, bad key, ...).
+        """
+        now = self.clock.now()
+        origin = now if submitted_at is None else submitted_at
+        first = now if submitted_at is None else now + self.policy.next_delay(0.0, rng=self._rng)
+        job = Job(
+            index=0,
+            request=None,
+            task_id=task_id,
+            submitted_at=origin,
+            deadline=None if timeout is None else origin + timeout,
+            first_poll_at=first,
+        )
+        pending: list[Job] = [job]
+        scheduler = self.scheduler(
+            ops,
+            feed=lambda: pending.pop() if pending else None,
+            concurrency=1,
+            timeout=timeout,
+            learn=False,
+        )
+        outcome = await scheduler.next_outcome()
+        if outcome is None:  # pragma: no cover  (a job always ends in an outcome)
+            raise MusicAPIError(f"the wait for task {task_id} ended without an outcome")
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.result  # type: ignore[return-value]  # a success carries its result
