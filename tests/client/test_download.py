@@ -1,0 +1,438 @@
+"""Downloads: no key on the wire, safe names, no overwrites, errors from the transport's mapping."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import wave
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+import pytest
+
+from musicapi import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncMusicAPI,
+    NotFoundError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    _download,
+    _transport,
+)
+from musicapi._download import download_clip, file_name_for
+from musicapi.models import Clip
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
+
+    from musicapi.sandbox import Sandbox
+
+KEY = "sk-live-secret-key-0123456789"
+CDN = "https://cdn.test"
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{port}{n}" for port in ("COM", "LPT") for n in range(10)
+}
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """A transport that records every request, then hands it to `inner`."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def file_requests(self) -> list[httpx.Request]:
+        return [r for r in self.requests if "/api/" not in r.url.path]
+
+
+def _carries_credentials(request: httpx.Request) -> bool:
+    return "authorization" in request.headers or any(
+        KEY in value or "sandbox-key" in value for value in request.headers.values()
+    )
+
+
+def _mock(handler: Callable[[httpx.Request], httpx.Response]) -> Recorder:
+    return Recorder(httpx.MockTransport(handler))
+
+
+def _clip(
+    url: str | None = f"{CDN}/a.wav", *, clip_id: str = "clip-1", title: str = "Song"
+) -> Clip:
+    return Clip(clip_id=clip_id, title=title, audio_url=url)
+
+
+@pytest.fixture
+def mock_api() -> Callable[[Recorder], AsyncMusicAPI]:
+    """Build a client with the real key whose every request goes to the given transport."""
+
+    def make(transport: Recorder) -> AsyncMusicAPI:
+        return AsyncMusicAPI(api_key=KEY, base_url="https://api.test/api/v1", transport=transport)
+
+    return make
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+# -- the key stays home -------------------------------------------------------------------
+
+
+async def test_the_file_request_carries_no_key(sandbox: Sandbox, tmp_path: Path) -> None:
+    recorder = Recorder(sandbox.transport())
+    async with AsyncMusicAPI(
+        api_key="sandbox-key",
+        base_url=sandbox.base_url,
+        transport=recorder,
+        clock=sandbox.clock,
+    ) as api:
+        result = await api.sonic.generate(custom_mode=True, prompt="la la", title="Night Drive")
+        path = await api.download(result.clips[0], tmp_path)
+    api_requests = [r for r in recorder.requests if "/api/" in r.url.path]
+    assert api_requests
+    assert all(r.headers["authorization"] == "Bearer sandbox-key" for r in api_requests)
+    [file_request] = recorder.file_requests()
+    assert not _carries_credentials(file_request)
+    assert path.parent == tmp_path
+    assert path.name.startswith("Night_Drive_-_")
+    with wave.open(str(path)) as audio:
+        assert audio.getnframes() > 0
+
+
+async def test_redirects_are_followed_without_credentials(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "cdn.test":
+            return httpx.Response(302, headers={"location": "https://mirror.test/hop"})
+        if request.url.path == "/hop":
+            return httpx.Response(307, headers={"location": "/files/a.wav"})  # relative
+        return httpx.Response(200, content=b"RIFF-audio")
+
+    recorder = _mock(handler)
+    user_client = httpx.AsyncClient(  # a user's own client, with default credentials
+        transport=recorder,
+        headers={"Authorization": f"Bearer {KEY}"},
+        auth=httpx.BasicAuth("user", KEY),
+    )
+    async with user_client:
+        path = await download_clip(user_client, _clip(), tmp_path)
+    assert path.read_bytes() == b"RIFF-audio"
+    assert [str(r.url) for r in recorder.requests] == [
+        f"{CDN}/a.wav",
+        "https://mirror.test/hop",
+        "https://mirror.test/files/a.wav",
+    ]
+    assert not any(_carries_credentials(r) for r in recorder.requests)
+
+
+async def test_too_many_redirects_is_a_connection_error(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path
+) -> None:
+    recorder = _mock(lambda request: httpx.Response(302, headers={"location": "/again"}))
+    async with mock_api(recorder) as api:
+        with pytest.raises(APIConnectionError, match="clip-1.*redirects"):
+            await api.download(_clip(), tmp_path)
+    assert len(recorder.requests) == _download.MAX_REDIRECTS + 1
+    assert _files(tmp_path) == []
+
+
+async def test_a_redirect_to_another_scheme_is_refused(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path
+) -> None:
+    recorder = _mock(lambda request: httpx.Response(302, headers={"location": "ftp://x/a.wav"}))
+    async with mock_api(recorder) as api:
+        with pytest.raises(APIConnectionError, match="non-http"):
+            await api.download(_clip(), tmp_path)
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "ftp://cdn.test/a.mp3",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "/files/a.mp3",
+        "http:///no-host.mp3",
+        "http://[not-an-address/a.mp3",
+        "http://[::1/a.mp3",
+        "https://user@:80/a.mp3",
+    ],
+)
+async def test_a_missing_or_non_http_audio_url_is_a_validation_error(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path, url: str | None
+) -> None:
+    recorder = _mock(lambda request: httpx.Response(200, content=b"x"))
+    async with mock_api(recorder) as api:
+        with pytest.raises(RequestValidationError, match="audio_url") as caught:
+            await api.download(_clip(url), tmp_path / "songs")
+    assert caught.value.field == "audio_url"
+    assert recorder.requests == []
+
+
+# -- errors: the transport's mapping, naming the clip, never the key ------------------------
+
+
+ERROR_ANSWERS: list[tuple[Callable[[], httpx.Response], type[Exception]]] = [
+    (lambda: httpx.Response(404, json={"error": "file not found"}), NotFoundError),
+    (lambda: httpx.Response(500, text="upstream exploded"), ServerError),
+    (lambda: httpx.Response(503, json={"message": "busy"}), ServerError),
+    (
+        lambda: httpx.Response(429, headers={"retry-after": "7"}, json={"error": "slow"}),
+        RateLimitError,
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "error"), ERROR_ANSWERS, ids=["404", "500", "503", "429"])
+async def test_error_answers_map_through_the_transport(
+    mock_api: Callable[[Recorder], AsyncMusicAPI],
+    tmp_path: Path,
+    answer: Callable[[], httpx.Response],
+    error: type[Exception],
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = answer()
+        response.headers["cf-ray"] = "ray-123"
+        return response
+
+    async with mock_api(_mock(handler)) as api:
+        with pytest.raises(error) as caught:
+            await api.download(_clip(clip_id="clip-404"), tmp_path)
+    exc: Any = caught.value
+    expected = answer()
+    assert type(exc) is type(_transport.status_error(expected, None))
+    assert "clip-404" in str(exc)
+    assert KEY not in str(exc)
+    assert KEY not in repr(exc.body)
+    assert exc.status_code == expected.status_code
+    assert exc.request_id == "ray-123"
+    if expected.headers.get("content-type") == "application/json":
+        assert exc.body == json.loads(expected.content)
+    else:
+        assert exc.body == expected.text
+    if isinstance(exc, RateLimitError):
+        assert exc.retry_after == 7.0
+    assert _files(tmp_path) == []
+
+
+async def test_a_missing_file_on_the_sandbox_is_not_found(
+    client: AsyncMusicAPI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    clip = _clip(f"{sandbox.base_url.split('/api/')[0]}/files/no-such-clip.wav")
+    with pytest.raises(NotFoundError, match="clip-1") as caught:
+        await client.download(clip, tmp_path)
+    assert caught.value.status_code == 404
+    assert "sandbox-key" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (httpx.ReadTimeout("slow"), APITimeoutError),
+        (httpx.ConnectTimeout("slow"), APITimeoutError),
+        (httpx.ConnectError("refused"), APIConnectionError),
+        (httpx.RemoteProtocolError("garbage"), APIConnectionError),
+    ],
+)
+async def test_network_failures_map_through_the_transport(
+    mock_api: Callable[[Recorder], AsyncMusicAPI],
+    tmp_path: Path,
+    failure: httpx.TransportError,
+    error: type[Exception],
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    async with mock_api(_mock(handler)) as api:
+        with pytest.raises(error) as caught:
+            await api.download(_clip(clip_id="clip-net"), tmp_path)
+    assert type(caught.value) is type(_transport.connection_error("x", failure))
+    assert "clip-net" in str(caught.value)
+    assert KEY not in str(caught.value)
+    assert _files(tmp_path) == []
+
+
+def test_downloads_use_the_transports_error_mapping() -> None:
+    names = vars(_download)
+    assert names["connection_error"] is _transport.connection_error
+    assert names["status_error"] is _transport.status_error
+    assert "error_for_status" not in names
+
+
+class _Stream(httpx.AsyncByteStream):
+    """A body served chunk by chunk, awaiting `between` before each chunk after the first."""
+
+    def __init__(self, chunks: list[bytes], between: Callable[[int], Awaitable[None]]) -> None:
+        self.chunks = chunks
+        self.between = between
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for index, chunk in enumerate(self.chunks):
+            if index:
+                await self.between(index)
+            yield chunk
+
+
+async def test_a_failure_mid_stream_leaves_no_file(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path
+) -> None:
+    async def fail(index: int) -> None:
+        raise httpx.ReadError("connection reset")
+
+    recorder = _mock(lambda request: httpx.Response(200, stream=_Stream([b"a" * 100, b"b"], fail)))
+    async with mock_api(recorder) as api:
+        with pytest.raises(APIConnectionError, match="clip-1.*ReadError"):
+            await api.download(_clip(), tmp_path)
+    assert _files(tmp_path) == []
+
+
+async def test_a_cancelled_download_leaves_no_file(tmp_path: Path) -> None:
+    async def stall(index: int) -> None:
+        await anyio.sleep_forever()
+
+    handler = lambda request: httpx.Response(200, stream=_Stream([b"a" * 100, b"b"], stall))  # noqa: E731
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        with anyio.move_on_after(0.2):
+            await download_clip(http, _clip(), tmp_path)
+    assert _files(tmp_path) == []
+
+
+async def test_the_body_streams_to_disk_in_chunks(tmp_path: Path) -> None:
+    chunk = os.urandom(_download.CHUNK_SIZE)
+    on_disk: list[int] = []
+
+    async def measure(index: int) -> None:  # before serving chunk `index`, see what is written
+        [partial] = tmp_path.glob(".partial-*")
+        on_disk.append(partial.stat().st_size)
+
+    handler = lambda request: httpx.Response(200, stream=_Stream([chunk] * 8, measure))  # noqa: E731
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        path = await download_clip(http, _clip(), tmp_path)
+    assert path.read_bytes() == chunk * 8
+    assert on_disk == [len(chunk) * n for n in range(1, 8)]  # never more than a chunk held
+
+
+# -- file names ---------------------------------------------------------------------------
+
+
+def _check_safe(name: str) -> None:
+    assert name == os.path.basename(name)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", name), name
+    assert not name.startswith(".")
+    assert len(name) <= 120
+    assert name.split(".", 1)[0].rstrip(" ").upper() not in WINDOWS_DEVICES, name
+
+
+DEVICE_TITLES = [
+    "CON", "con", "Con.x", "NUL", "NUL.x", "nul.tar.gz", "AUX", "aux.mp3", "PRN", "prn.",
+    "COM1", "com1.txt", "COM9.x", "LPT1", "LPT9", "lpt9.wav", "COM\u00b9.x", "NUL .x", "  nul.x",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("title", DEVICE_TITLES)
+@pytest.mark.parametrize("clip_id", ["CON", "nul.x", "3f2a-9c"])
+def test_windows_device_names_get_a_safe_stem(title: str, clip_id: str) -> None:
+    _check_safe(file_name_for(_clip(clip_id=clip_id, title=title), f"{CDN}/a.mp3"))
+
+
+@pytest.mark.parametrize("title", DEVICE_TITLES)
+def test_a_title_or_id_alone_as_a_device_name_is_safe(title: str) -> None:
+    _check_safe(file_name_for(Clip(clip_id="", title=title), f"{CDN}/a.mp3"))
+    _check_safe(file_name_for(Clip(clip_id=title, title=None), f"{CDN}/a.mp3"))
+
+
+HOSTILE = [
+    "../../etc/passwd",
+    "..\\..\\Windows\\System32",
+    "/abs/path",
+    "..",
+    ".hidden",
+    "a\x00b\x1fc\x7fd\n\r\t",
+    "x" * 10_000,
+    "日本語のタイトル",
+    "C:\\boot.ini",
+    "name:stream",
+    "-rf",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_titles_and_ids_give_one_safe_component(text: str) -> None:
+    for clip in (_clip(title=text), _clip(clip_id=text), Clip(clip_id=text, title=text)):
+        for url in (f"{CDN}/a.wav", f"{CDN}/../../x.exe", f"{CDN}/{text}"):
+            _check_safe(file_name_for(clip, url))
+
+
+def test_titles_keep_their_letters() -> None:
+    assert file_name_for(_clip(title="Café Olé"), f"{CDN}/a.wav") == "Cafe_Ole_-_clip-1.wav"
+    assert file_name_for(_clip(title="  "), f"{CDN}/a.m4a?sig=1") == "clip_-_clip-1.m4a"
+
+
+# -- never overwrite, never duplicate -------------------------------------------------------
+
+
+def _serve(contents: dict[str, bytes]) -> httpx.AsyncClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=contents[request.url.path])
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def test_clips_whose_names_sanitise_alike_never_overwrite_each_other(
+    tmp_path: Path,
+) -> None:
+    first = _clip(f"{CDN}/one.wav", clip_id="abc/1", title="Song?")
+    second = _clip(f"{CDN}/two.wav", clip_id="abc\\1", title="Song!")
+    assert file_name_for(first, first.audio_url or "") == file_name_for(
+        second, second.audio_url or ""
+    )
+    async with _serve({"/one.wav": b"first song", "/two.wav": b"second song"}) as http:
+        one = await download_clip(http, first, tmp_path)
+        two = await download_clip(http, second, tmp_path)
+        assert one != two
+        assert one.read_bytes() == b"first song"
+        assert two.read_bytes() == b"second song"
+        assert await download_clip(http, first, tmp_path) == one  # no third copy
+        assert await download_clip(http, second, tmp_path) == two
+    assert _files(tmp_path) == sorted([one.name, two.name])
+    assert two.name == "Song_-_abc1-2.wav"
+
+
+async def test_an_identical_file_is_kept_and_returned(tmp_path: Path) -> None:
+    async with _serve({"/a.wav": b"same bytes"}) as http:
+        path = await download_clip(http, _clip(), tmp_path)
+        before = path.stat()
+        again = await download_clip(http, _clip(), tmp_path)
+    assert again == path
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _files(tmp_path) == [path.name]
+
+
+async def test_a_different_existing_file_is_never_overwritten(tmp_path: Path) -> None:
+    name = file_name_for(_clip(), f"{CDN}/a.wav")
+    (tmp_path / name).write_bytes(b"the user's own file")
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"do not touch")
+    (tmp_path / name.replace(".wav", "-2.wav")).symlink_to(outside)
+    async with _serve({"/a.wav": b"downloaded"}) as http:
+        path = await download_clip(http, _clip(), tmp_path)
+    assert path.name == name.replace(".wav", "-3.wav")
+    assert path.read_bytes() == b"downloaded"
+    assert (tmp_path / name).read_bytes() == b"the user's own file"
+    assert outside.read_bytes() == b"do not touch"
