@@ -6,15 +6,19 @@ synchronous. `musicapi.sandbox` is a local MusicAPI for demos and tests.
 
 from __future__ import annotations
 
+from musicapi._batch import AsyncBatchRun as AsyncBatchRun
 from musicapi._batch import Outcome as Outcome
+from musicapi._budget import PacingSnapshot as PacingSnapshot
 from musicapi._client import AsyncMusicAPI as AsyncMusicAPI
 from musicapi._errors import APIConnectionError as APIConnectionError
 from musicapi._errors import APIStatusError as APIStatusError
 from musicapi._errors import APITimeoutError as APITimeoutError
 from musicapi._errors import AuthenticationError as AuthenticationError
 from musicapi._errors import BadRequestError as BadRequestError
+from musicapi._errors import ClientClosedError as ClientClosedError
 from musicapi._errors import ConfigurationError as ConfigurationError
 from musicapi._errors import InsufficientCreditsError as InsufficientCreditsError
+from musicapi._errors import JournalInUseError as JournalInUseError
 from musicapi._errors import MalformedResponseError as MalformedResponseError
 from musicapi._errors import MusicAPIError as MusicAPIError
 from musicapi._errors import NotFoundError as NotFoundError
@@ -32,6 +36,7 @@ from musicapi._models import GenerationResult as GenerationResult
 from musicapi._models import SonicCreateRequest as SonicCreateRequest
 from musicapi._models import Task as Task
 from musicapi._models import TaskSubmission as TaskSubmission
+from musicapi._sync import BatchRun as BatchRun
 from musicapi._sync import MusicAPI as MusicAPI
 from musicapi._version import __version__ as __version__
 from musicapi._wait import PollPolicy as PollPolicy
@@ -40,19 +45,24 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBatchRun",
     "AsyncMusicAPI",
     "AuthenticationError",
     "BadRequestError",
+    "BatchRun",
+    "ClientClosedError",
     "Clip",
     "ConfigurationError",
     "Credits",
     "GenerationResult",
     "InsufficientCreditsError",
+    "JournalInUseError",
     "MalformedResponseError",
     "MusicAPI",
     "MusicAPIError",
     "NotFoundError",
     "Outcome",
+    "PacingSnapshot",
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",

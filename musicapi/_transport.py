@@ -105,7 +105,7 @@ class Transport:
     @property
     def http_client(self) -> httpx.AsyncClient:
         """The pooled httpx client (also used for downloads, without the key)."""
-        self._check_open()
+        self.ensure_open()
         return self._http
 
     @property
@@ -119,7 +119,8 @@ class Transport:
         if self._owns_client:
             await self._http.aclose()
 
-    def _check_open(self) -> None:
+    def ensure_open(self) -> None:
+        """Raise `ClientClosedError` if the client was closed."""
         if self._closed:
             raise ClientClosedError("this client is closed: create a new one to send requests")
 
@@ -162,7 +163,7 @@ class Transport:
             ClientClosedError: The client was closed.
             DeadlineExceeded: The deadline passed first.
         """
-        self._check_open()
+        self.ensure_open()
         if content is None and json_body is not None:
             content = encode_body(json_body)
         max_retries = self._config.max_retries if retries is None else retries

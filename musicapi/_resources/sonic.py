@@ -173,7 +173,9 @@ class SonicResource(Resource):
         Raises:
             RequestValidationError: `concurrency` or `timeout` is out of range, or
                 `requests` is not iterable (a bad single request is an outcome instead).
+            ClientClosedError: The client was closed.
         """
+        self._transport.ensure_open()
         return AsyncBatchRun(
             self._engine,
             self._ops,
