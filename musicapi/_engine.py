@@ -123,6 +123,7 @@ class Job:
     token: int = 0
     probe: bool = False
     calibrating: bool = False
+    busy: bool = False
 
 
 class TaskOperations(Protocol[R]):
@@ -219,7 +220,10 @@ class Scheduler(Generic[R]):
         self._closed = False
         self._estimator = DurationEstimator()
         self._probing = 0
+        self._probes: set[Job] = set()
+        self._longest_running = 0.0
         self._parked: list[Job] = []
+        self._first_polls: deque[Job] = deque()
         self._group: anyio.abc.TaskGroup | None = None
         self._draining = False
         self._wake_scope: anyio.CancelScope | None = None
@@ -279,12 +283,14 @@ class Scheduler(Generic[R]):
         """
         next_job: Job | None = job
         while next_job is not None:
+            next_job.busy = True
             try:
                 if next_job.task_id is None:
                     await self._submit(next_job)
                 else:
                     await self._poll(next_job)
             finally:
+                next_job.busy = False
                 self._in_flight -= 1
                 self._request_done()
             if self._draining or self._ready or self._closed:
@@ -296,6 +302,12 @@ class Scheduler(Generic[R]):
     def _take(self, now: float) -> Job | None:
         """Return the next job that needs a request now, admitting new jobs as allowed."""
         while True:
+            if self._first_polls and self._first_poll_due() <= now:
+                job = self._first_polls.popleft()
+                if job.deadline is not None and now >= job.deadline:
+                    self._finish(job, error=timed_out(job.task_id or "", self._timeout, cause=None))
+                    continue
+                return job
             if self._due and self._due[0][0] <= now:
                 due, _, token, job = heapq.heappop(self._due)
                 if token != job.token:
@@ -333,6 +345,7 @@ class Scheduler(Generic[R]):
                 heapq.heappop(self._due)
             if self._due:
                 target = self._due[0][0]
+            target = min(target, self._first_poll_due())
         if target <= now:
             return
         with anyio.CancelScope() as scope:
@@ -351,15 +364,18 @@ class Scheduler(Generic[R]):
 
     def _request_done(self) -> None:
         """Wake the dispatcher when a finished request changes what it should do."""
-        if self._ready or self._finished() or (self._sleep_target == math.inf and self._due):
+        if (
+            self._ready
+            or self._finished()
+            or (self._sleep_target == math.inf and (self._due or self._first_polls))
+        ):
             self._wake()
 
     def _schedule(self, job: Job, due: float) -> None:
         """Set the job's next request; an earlier schedule of the same job is dropped."""
         job.token += 1
         heapq.heappush(self._due, (due, next(self._seq), job.token, job))
-        if due < self._sleep_target:
-            self._wake()
+        self._wake_if_earlier(due)
 
     # -- creates -----------------------------------------------------------------------
 
@@ -450,13 +466,32 @@ class Scheduler(Generic[R]):
             self._parked.append(job)
 
     def _schedule_at_estimate(self, job: Job) -> None:
-        """Poll at the learned task time; only a poll not yet overdue teaches the estimator."""
+        """Queue the job's first poll for its submission time plus the learned task time.
+
+        The queue is in submission order and its due times are read from the current
+        estimate, so when the estimate moves, every first poll not yet made moves with
+        it: jobs submitted before the batch knew its task time are not left polling at
+        a stale one. Only a poll that is not overdue teaches the estimator.
+        """
+        job.calibrating = True
+        self._first_polls.append(job)
+        self._wake_if_earlier(self._first_poll_due())
+
+    def _first_poll_due(self) -> float:
+        """When the oldest queued first poll is due (never after its job's deadline)."""
+        if not self._first_polls:
+            return math.inf
+        job = self._first_polls[0]
         due = job.submitted_at + (self._estimator.estimate or 0.0)
-        job.calibrating = due > self._clock.now()
-        self._schedule(job, due)
+        return due if job.deadline is None else min(due, job.deadline)
+
+    def _wake_if_earlier(self, due: float) -> None:
+        if due < self._sleep_target:
+            self._wake()
 
     def _make_probe(self, job: Job, now: float) -> None:
         self._probing += 1
+        self._probes.add(job)
         job.probe = True
         self._schedule(job, now + self._policy.next_delay(now - job.submitted_at, rng=self._rng))
 
@@ -479,10 +514,14 @@ class Scheduler(Generic[R]):
                 self._estimator.first_poll_result(
                     polled_at=elapsed, done=answer.state != TaskState.RUNNING
                 )
+                self._wake_if_earlier(self._first_poll_due())
             if answer.state == TaskState.RUNNING:
                 job.last_running = elapsed
+                if job.probe:
+                    self._longest_running = max(self._longest_running, elapsed)
             elif job.probe and self._estimator.estimate is None:
-                self._estimator.first_sample(job.last_running, elapsed)
+                # Every probe seen running bounds the task time from below.
+                self._estimator.first_sample(max(self._longest_running, job.last_running), elapsed)
                 self._release_parked()
         step = after_poll(
             answer,
@@ -502,10 +541,19 @@ class Scheduler(Generic[R]):
             self._finish(job, result=step.result, error=step.error, body=body)
 
     def _release_parked(self) -> None:
-        """Schedule the jobs parked while the task time was unknown, now that it is known."""
+        """Schedule the parked jobs and the other probes from the task time now known.
+
+        The other probes stop polling on their own slow schedule: their next poll is
+        moved to the learned time like everyone else's.
+        """
         for job in self._parked:
             self._schedule_at_estimate(job)
         self._parked.clear()
+        estimate = self._estimator.estimate or 0.0
+        now = self._clock.now()
+        for probe in self._probes:
+            if not probe.busy:  # a probe being polled is rescheduled by its own answer
+                self._schedule(probe, max(now, probe.submitted_at + estimate))
 
     def _finish(
         self,
@@ -523,6 +571,7 @@ class Scheduler(Generic[R]):
                 self._schedule(self._held.popleft(), self._clock.now())
         if job.probe:
             self._probing -= 1
+            self._probes.discard(job)
             if self._estimator.estimate is None and self._parked:
                 self._make_probe(self._parked.pop(0), self._clock.now())
         outcome: Outcome[R] = Outcome(

@@ -31,11 +31,14 @@ class DurationEstimator:
     def first_sample(self, last_running: float, done: float) -> None:
         """Seed the estimate from a job seen running at `last_running` s and done at `done` s.
 
-        The seed is the "done" time, an overestimate by at most the probe's poll gap:
-        erring late costs a little latency, erring early costs a second poll per job.
+        The task ended somewhere in between; the seed is the midpoint, wrong by at most
+        half the probe's last poll gap. Seeding at the "done" time instead made every
+        first poll of a long batch come up to a whole gap (ten seconds) after its task
+        was done; a seed that is early costs some jobs a second poll, and the tracker
+        below moves it within a wave or two of first polls.
         """
         if self.estimate is None:
-            self.estimate = max(last_running, done)
+            self.estimate = (last_running + done) / 2 if done > last_running else done
 
     def first_poll_result(self, *, polled_at: float, done: bool) -> None:
         """Nudge the estimate after a job's first poll, `polled_at` s after its submission.

@@ -89,15 +89,29 @@ class Transport:
         self._budget = budget
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self._owns_client = http_client is None
+        limits = httpx.Limits(
+            max_connections=config.max_in_flight,
+            max_keepalive_connections=config.max_in_flight,
+        )
+        # Where we own the client, API requests skip its layers (URL merging, cookies,
+        # auth and redirect plumbing, event hooks: none of which the API uses) and go
+        # straight to the pool. A user's own `http_client` keeps the full path, so its
+        # hooks, auth and proxies still apply.
+        self._pool: httpx.AsyncBaseTransport | None = (
+            (transport or httpx.AsyncHTTPTransport(limits=limits)) if http_client is None else None
+        )
         self._http = http_client or httpx.AsyncClient(
-            transport=transport,
+            transport=self._pool,
             timeout=httpx.Timeout(config.timeout),
-            limits=httpx.Limits(
-                max_connections=config.max_in_flight,
-                max_keepalive_connections=config.max_in_flight,
-            ),
+            limits=limits,
             follow_redirects=False,
         )
+        self._timeouts = {
+            "connect": config.timeout,
+            "read": config.timeout,
+            "write": config.timeout,
+            "pool": config.timeout,
+        }
         self._secret = protect(config.api_key)
         self._headers: dict[str, str] | None = None
         self._closed = False
@@ -129,6 +143,7 @@ class Transport:
             self._headers = {
                 "Authorization": f"Bearer {self._config.require_key()}",
                 "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": USER_AGENT,
             }
         return self._headers
@@ -280,13 +295,35 @@ class Transport:
         if content is not None:
             headers = {**headers, "Content-Type": "application/json"}
         try:
-            return await self._http.request(method, url, headers=headers, content=content)
+            if self._pool is None:
+                return await self._http.request(method, url, headers=headers, content=content)
+            return await self._send_lean(self._pool, method, url, headers, content)
         except RuntimeError:
             if self._closed or self._http.is_closed:
                 raise ClientClosedError(
                     "this client was closed while a request was being sent"
                 ) from None
             raise
+
+    async def _send_lean(
+        self,
+        pool: httpx.AsyncBaseTransport,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        content: bytes | None,
+    ) -> httpx.Response:
+        """Send one request straight through the pool and read the whole answer."""
+        request = httpx.Request(
+            method, url, headers=headers, content=content, extensions={"timeout": self._timeouts}
+        )
+        response = await pool.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _log_answer(self, method: str, path: str, response: httpx.Response, started: float) -> None:
         if logger.isEnabledFor(logging.DEBUG):

@@ -203,3 +203,40 @@ async def test_unknown_submissions_are_not_resubmitted_unless_asked(
     third = await _collect(sandbox, _requests(10), journal=journal, resubmit_unknown=True)
     assert all(outcome.ok for outcome in third)
     assert sandbox.stats.creates == 12
+
+
+async def test_long_tasks_end_near_their_bound(clock: FakeClock) -> None:
+    # Issue 9: the first learned estimate comes from a probe's coarse last poll; first
+    # polls queued before it was refined must follow the estimate as it moves.
+    sandbox = Sandbox(clock=clock, task_seconds=30, credits=10**6)
+    outcomes = await _collect(sandbox, _requests(300), concurrency=300)
+    assert all(outcome.ok for outcome in outcomes)
+    assert clock.now() <= 30 * 1.15, f"{clock.now():.1f} s for 30 s tasks"
+    polls_per_job = sandbox.stats.requests["task"] / 300
+    assert polls_per_job <= 1.3, f"{polls_per_job:.2f} polls per job"
+
+
+async def test_resumed_jobs_are_polled_from_their_real_age(
+    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 8: resumed jobs taught the estimator a tiny task time, costing ~2.4 polls each.
+    import musicapi._batch
+    import musicapi._journal
+
+    wall = [1_000_000.0]
+    monkeypatch.setattr(musicapi._journal.time, "time", lambda: wall[0])
+    monkeypatch.setattr(musicapi._batch.time, "time", lambda: wall[0])
+    sandbox = Sandbox(clock=clock, task_seconds=20, credits=10**6)
+    journal = tmp_path / "batch.jsonl"
+    async with sandbox_client(sandbox) as api:
+        async with api.sonic.generate_many(_requests(100), concurrency=100, journal=journal) as run:
+            async for _ in run:
+                break  # "crash" once every job is submitted and the first is done
+    clock.advance(5)
+    wall[0] += 25
+    polls_before = sandbox.stats.requests["task"]
+    second = await _collect(sandbox, _requests(100), concurrency=100, journal=journal)
+    assert len(second) == 100 and all(outcome.ok for outcome in second)
+    assert sandbox.stats.creates == 100
+    resumed_polls = sandbox.stats.requests["task"] - polls_before
+    assert resumed_polls <= 100 * 1.1, f"{resumed_polls / 100:.2f} polls per resumed job"
