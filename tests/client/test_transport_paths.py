@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from musicapi import AsyncMusicAPI, NotFoundError, ServerError
-from musicapi.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from musicapi.sandbox import Sandbox
     from musicapi.testing import FakeClock
 
 
