@@ -131,6 +131,14 @@ def test_pure_modules_import_neither_httpx_nor_transport(name: str) -> None:
     assert _violations([PACKAGE / name], ["httpx", "musicapi._transport"]) == []
 
 
+@pytest.mark.parametrize("name", ["_engine.py", "_batch.py", "_estimate.py"])
+def test_the_engine_is_handed_its_operations(name: str) -> None:
+    # design.md, one task engine: the scheduler and the batch get submit, poll, clock,
+    # policy and budget; they never reach into a resource or the transport.
+    banned = ["httpx", "musicapi._transport", "musicapi._resources", "musicapi._tasks"]
+    assert _violations([PACKAGE / name], banned, runtime_only=True) == []
+
+
 def _allowed_httpx(path: Path) -> bool:
     rel = _rel(path)
     return rel in ("musicapi/_transport.py", "musicapi/_download.py") or rel.startswith(
