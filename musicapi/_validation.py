@@ -2,11 +2,34 @@
 
 A mistake caught here costs nothing; the same mistake found by the server costs a
 round trip, and some (a prompt too long for the model) fail only after the job started.
-Limits follow the API reference, section 4.1.
+Limits follow the API reference, sections 3.1 and 4.1. The sandbox has its own table of
+the same rules (`musicapi.sandbox._validate`), written separately on purpose; the shared
+vectors in `tests/vectors/sonic_create_rules.json` pin both to the reference.
+
+Our reading where the reference is loose (the sandbox's module docstring says the same
+for the server side):
+
+* Types: every field has the type of §3.1; `None` means "not given" and is never sent.
+  A bool is not a number; numbers must be finite (JSON has no NaN or Infinity); strings
+  must be encodable as UTF-8, so a lone surrogate (U+D800 to U+DFFF) is rejected here
+  rather than failing in the JSON encoder after validation said yes.
+* `task_type` must be one of the documented ten (a typo would otherwise be charged as
+  whatever the server makes of it). `mv` is an open string (§7): unknown names pass.
+* Required fields per task type (§4.1); an empty string counts as missing. `remaster`,
+  `add_instrumental` and `add_vocals` need `continue_clip_id` and `mv` (our reading).
+* The mode rules (description mode needs `gpt_description_prompt`, custom mode needs a
+  prompt unless `make_instrumental` or `auto_lyrics`) apply to `create_music` only: the
+  other task types start from a clip or persona that already carries a song.
+* `auto_lyrics` needs `custom_mode=True` for every task type (§4.1).
+* `webhook_url` must be an absolute http(s) URL with a valid host (an IP address, or a
+  DNS name that IDNA can encode and whose `xn--` labels decode), no spaces or control
+  characters, at most one `@`, and a port from 1 to 65535.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -38,6 +61,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     else (str,)
     for field in attrs.fields(SonicCreateRequest)
 }
+_HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def build_sonic_create(fields: Mapping[str, Any]) -> SonicCreateRequest:
@@ -58,11 +82,7 @@ def build_sonic_create(fields: Mapping[str, Any]) -> SonicCreateRequest:
                 f"unknown field {name!r} for sonic.create; known fields: {', '.join(sorted(known))}",
                 field=name,
             )
-        if value is not None and not _has_type(value, known[name]):
-            expected = " or ".join(t.__name__ for t in known[name])
-            raise RequestValidationError(
-                f"{name} must be {expected}, not {type(value).__name__}", field=name
-            )
+        _check_type(name, value)
     request = SonicCreateRequest(**fields)
     return validate_sonic_create(with_defaults(request))
 
@@ -73,7 +93,55 @@ def _has_type(value: object, types: tuple[type, ...]) -> bool:
     return isinstance(value, types)
 
 
+def _check_type(name: str, value: object) -> None:
+    """Raise unless `value` is `None` or a valid value of field `name`'s JSON type."""
+    if value is None:
+        return
+    types = _FIELD_TYPES[name]
+    if not _has_type(value, types):
+        expected = " or ".join(t.__name__ for t in types)
+        raise RequestValidationError(
+            f"{name} must be {expected}, not {type(value).__name__}", field=name
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RequestValidationError(
+            f"{name} must be a finite number, not {value!r} (JSON has no NaN or Infinity)",
+            field=name,
+        )
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RequestValidationError(
+                f"{name} holds a lone surrogate ({value[exc.start]!a} at {exc.start}), "
+                "which cannot be sent as UTF-8 JSON",
+                field=name,
+            ) from None
+
+
+def _check_types(request: SonicCreateRequest) -> None:
+    """Check every field of a (possibly hand-built) request against its type.
+
+    attrs does not check annotations at run time, so `SonicCreateRequest(title=5)` is
+    possible; it must fail here, naming the field, as the same mistake does as a keyword.
+    """
+    for name in _FIELD_TYPES:
+        _check_type(name, getattr(request, name))
+    task_type = request.effective_task_type
+    if task_type not in TaskType.REQUIRED:
+        raise RequestValidationError(
+            f"task_type must be one of {', '.join(TaskType.REQUIRED)}, not {task_type!r}",
+            field="task_type",
+        )
+
+
 def with_defaults(request: SonicCreateRequest) -> SonicCreateRequest:
+    """Fill in what the SDK infers: `mv` (the default model) and an unambiguous `custom_mode`.
+
+    Only for the task types that require them (§4.1); a request of an unknown task type is
+    returned unchanged for validation to reject. Check field types first: inference reads
+    the fields.
+    """
     required = TaskType.REQUIRED.get(request.effective_task_type, ())
     changes: dict[str, Any] = {}
     if request.mv is None and "mv" in required:
@@ -95,9 +163,10 @@ def validate_sonic_create(request: SonicCreateRequest) -> SonicCreateRequest:
     Raises:
         RequestValidationError: The first rule broken, naming the field.
     """
+    _check_types(request)
     task_type = request.effective_task_type
-    for name in TaskType.REQUIRED.get(task_type, ()):
-        if getattr(request, name) is None:
+    for name in TaskType.REQUIRED[task_type]:
+        if getattr(request, name) is None or getattr(request, name) == "":
             raise RequestValidationError(
                 f"{name} is required for task_type {task_type!r}", field=name
             )
@@ -109,7 +178,7 @@ def validate_sonic_create(request: SonicCreateRequest) -> SonicCreateRequest:
         raise RequestValidationError("give prompt or lyrics (its alias), not both", field="lyrics")
     if task_type == TaskType.CREATE_MUSIC:
         _check_create_mode(request)
-    if request.auto_lyrics and request.custom_mode is False:
+    if request.auto_lyrics and request.custom_mode is not True:
         raise RequestValidationError("auto_lyrics needs custom_mode=True", field="auto_lyrics")
     for name, limit in MAX_LENGTHS.items():
         _check_length(name, getattr(request, name), limit)
@@ -189,14 +258,75 @@ def _check_window(request: SonicCreateRequest) -> None:
         )
 
 
+def _host_problem(hostname: str, bracketed: bool) -> str | None:
+    """Say what is wrong with a URL's host (as `urlsplit` gives it, lower case), or `None`."""
+    if bracketed:
+        try:
+            ipaddress.IPv6Address(hostname)
+        except ValueError:
+            return "an invalid IPv6 address"
+        return None
+    name = hostname.removesuffix(".")
+    if not name:
+        return "no host"
+    last = name.split(".")[-1]
+    if last.isdigit():  # only an IPv4 address may end in a number
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            return f"an invalid IPv4 address {hostname!r}"
+        return None
+    try:
+        ascii_name = name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return f"a host name IDNA cannot encode ({hostname!r})"
+    if len(ascii_name) > 253:
+        return "a host name longer than 253 characters"
+    for label in ascii_name.split("."):
+        if not 0 < len(label) <= 63 or not set(label) <= _HOST_CHARACTERS:
+            return f"an invalid host name {hostname!r}"
+        if label.startswith("-") or label.endswith("-"):
+            return f"a host name label that starts or ends with '-' ({label!r})"
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                return f"an invalid IDNA label {label!r}"
+    return None
+
+
+def _webhook_problem(url: str) -> str | None:
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a broken IPv6 literal, a port that is not 0..65535
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https") or not url[len(parts.scheme) :].startswith(
+        "://"
+    ):
+        return "it is not an absolute http(s) URL"
+    if parts.netloc.count("@") > 1:
+        return "it has more than one '@' before the host"
+    hostport = parts.netloc.rpartition("@")[2]
+    bracketed = hostport.startswith("[")
+    host_and_port = hostport.rpartition("]")[2] if bracketed else hostport
+    port_text = host_and_port.partition(":")[2]
+    if port_text and (not port_text.isdigit() or not port_text.isascii() or port == 0):
+        return f"its port {port_text!r} is not a number from 1 to 65535"
+    problem = _host_problem(parts.hostname or "", bracketed)
+    return f"it has {problem}" if problem else None
+
+
 def _check_webhook(request: SonicCreateRequest) -> None:
-    if request.webhook_url is None:
-        return
-    parts = urlsplit(request.webhook_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RequestValidationError(
-            "webhook_url must be an absolute http(s) URL", field="webhook_url"
-        )
+    if request.webhook_url is not None:
+        problem = _webhook_problem(request.webhook_url)
+        if problem:
+            raise RequestValidationError(
+                f"webhook_url must be an absolute http(s) URL with a valid host; {problem}",
+                field="webhook_url",
+            )
     if request.webhook_secret is not None and not request.webhook_secret:
         raise RequestValidationError("webhook_secret must not be empty", field="webhook_secret")
 
@@ -213,4 +343,5 @@ def prepare_request(
         raise RequestValidationError(
             f"request must be a SonicCreateRequest, not {type(request).__name__}", field="request"
         )
+    _check_types(request)  # before with_defaults reads the fields
     return validate_sonic_create(with_defaults(request))

@@ -9,16 +9,19 @@ told to misbehave through `Faults`. Use it in-process::
         ...
 
 or over loopback with `sandbox.serve()`, `sandbox.serve_in_thread()`, or
-`python -m musicapi.sandbox --port 8000`.
+`python -m musicapi.sandbox --port 8000` (`ServerLimits` sets the loopback server's
+body limit, idle timeout and accept backoff).
 """
 
 from __future__ import annotations
 
 from musicapi.sandbox._faults import Faults as Faults
 from musicapi.sandbox._sandbox import Sandbox as Sandbox
+from musicapi.sandbox._server import ServerLimits as ServerLimits
 from musicapi.sandbox._state import TaskRecord as TaskRecord
 from musicapi.sandbox._stats import Stats as Stats
 
-__all__ = ["Faults", "Sandbox", "Stats", "TaskRecord"]
+__all__ = ["Faults", "Sandbox", "ServerLimits", "Stats", "TaskRecord"]
 
-Faults.__module__ = Sandbox.__module__ = Stats.__module__ = TaskRecord.__module__ = __name__
+Faults.__module__ = Sandbox.__module__ = ServerLimits.__module__ = __name__
+Stats.__module__ = TaskRecord.__module__ = __name__

@@ -45,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         "--max-concurrent-jobs", type=int, help="running tasks per key (default: unlimited)"
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed for durations, failures and ids (default: 0)"
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for durations, failures and ids (default: fresh random ids in every run)",
     )
     return parser
 

@@ -1,16 +1,23 @@
 """The sandbox's ASGI application: the real paths, status codes and envelopes.
 
-A bare router with no framework (core dependencies only). Each API request goes
-through the same steps, so faults compose predictably:
+A bare router with no framework (core dependencies only). A body over
+`MAX_BODY_BYTES` is a 413 before anything else. Each request to a known API route
+goes through the same steps, so faults compose predictably:
 
 1. `delay`, then `drop_next` (read, never answered, nothing done);
 2. injected server errors (`fail_next`, `error_rate`), then injected 429s
    (`rate_limit_next`);
-3. authentication, the per-key rate limit, then the route itself;
+3. authentication, the per-key rate limit, the method (405 with `Allow`), then the
+   route itself;
 4. `drop_after_commit_next` (done, never answered), then `malformed_next`
    (done, answered with a broken 200).
 
-`/files/...` is the sandbox's "CDN": no key needed, and no injected 429s.
+Any other path under `/api/v1` is checked for a key first, like a real API gateway
+does, so that an unauthenticated caller learns nothing about which paths exist: 401
+without a valid key, then 404.
+
+`/files/...` is the sandbox's "CDN": no key needed, and no injected 429s. It serves
+each clip's audio (`<clip>.wav`) and cover art (`<clip>.jpg`).
 `/_sandbox/...` is the control API (see `_control.py`); it is never faulty and never
 counted.
 """
@@ -28,7 +35,9 @@ from musicapi.sandbox._audio import render
 from musicapi.sandbox._control import Control
 from musicapi.sandbox._faults import Faults, lookup, take
 from musicapi.sandbox._http import (
+    MAX_BODY_BYTES,
     Answer,
+    BodyTooLarge,
     DroppedConnection,
     Receive,
     Request,
@@ -40,6 +49,7 @@ from musicapi.sandbox._http import (
     read_request,
     send_answer,
 )
+from musicapi.sandbox._image import cover
 from musicapi.sandbox._limits import ConcurrencyLimit, RateLimit
 from musicapi.sandbox._results import failure_body, success_body
 from musicapi.sandbox._validate import cost_of, validate_create
@@ -60,6 +70,10 @@ _WRONG_SHAPES: dict[str, object] = {
     "create": {"message": "success"},
     "task": {"code": 200, "data": "oops"},
 }
+
+
+def _under_api(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
 
 
 def route_name(path: str) -> str | None:
@@ -120,6 +134,7 @@ class SandboxApp:
         )
         self._rng = random.Random(f"faults-{seed}")
         self._audio: dict[str, bytes] = {}
+        self._covers: dict[str, bytes] = {}
         self._control = Control(self)
 
     @property
@@ -135,13 +150,22 @@ class SandboxApp:
         """
         if scope["type"] != "http":
             raise RuntimeError(f"the sandbox serves only http, not {scope['type']!r}")
-        request = await read_request(scope, receive)
+        try:
+            request = await read_request(scope, receive)
+        except BodyTooLarge:
+            answer = json_answer(413, {"error": f"body: larger than {MAX_BODY_BYTES} bytes"})
+            self.stats.count_answer(answer.status)
+            await send_answer(send, answer)
+            return
         if request.path.startswith("/_sandbox/"):
             await send_answer(send, self._control.handle(request))
             return
         route = route_name(request.path)
         if route is None:
-            answer = json_answer(404, {"error": "not found"})
+            owner = self._authenticate(request) if _under_api(request.path) else None
+            answer = (
+                owner if isinstance(owner, Answer) else json_answer(404, {"error": "not found"})
+            )
         else:
             self.stats.count_request(route)
             try:
@@ -182,7 +206,8 @@ class SandboxApp:
             )
         return answer
 
-    def _api(self, route: str, request: Request) -> Answer:
+    def _authenticate(self, request: Request) -> str | Answer:
+        """Return the fingerprint of the request's valid API key, or a 401 answer."""
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
@@ -190,6 +215,12 @@ class SandboxApp:
         owner = _owner(key)
         if self._key_owner is not None and not hmac.compare_digest(owner, self._key_owner):
             return json_answer(401, _UNAUTHORIZED)
+        return owner
+
+    def _api(self, route: str, request: Request) -> Answer:
+        owner = self._authenticate(request)
+        if isinstance(owner, Answer):
+            return owner
         if self._rate_limit is not None:
             wait = self._rate_limit.acquire(owner, self.clock.now())
             if wait is not None:
@@ -241,7 +272,10 @@ class SandboxApp:
             return json_answer(202, {"type": "not_ready"})
         if record.state == "failed":
             return json_answer(200, failure_body(record))
-        return json_answer(200, success_body(record, f"{request.origin}/files"))
+        body = success_body(
+            record, f"{request.origin}/files", duration_as_string=self.faults.duration_as_string
+        )
+        return json_answer(200, body)
 
     def _file(self, request: Request) -> Answer:
         if request.method != "GET":
@@ -249,8 +283,12 @@ class SandboxApp:
         name = request.path.removeprefix("/files/")
         clip_id, _, extension = name.rpartition(".")
         clip = self.store.clips.get(clip_id)
-        if clip is None or extension != "wav":
+        if clip is None or extension not in ("wav", "jpg"):
             return json_answer(404, {"error": "file not found"})
+        if extension == "jpg":
+            if clip_id not in self._covers:
+                self._covers[clip_id] = cover(f"{clip.tags} {clip.title} {clip.tune.seed}")
+            return Answer(200, self._covers[clip_id], content_type="image/jpeg")
         if clip_id not in self._audio:
             self._audio[clip_id] = render(clip.tune)
         return Answer(200, self._audio[clip_id], content_type="audio/wav")

@@ -127,7 +127,8 @@ def plan(style: str, variant: int = 0) -> Tune:
         A tune of 2 to 4 seconds.
     """
     words = {word.strip(",.;:!?").lower() for word in style.split()}
-    digest = hashlib.sha256(f"{variant}:{' '.join(sorted(words))}".encode()).digest()
+    text = f"{variant}:{' '.join(sorted(words))}"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
     rng = random.Random(digest)
     timbre, slow, fast, scale, hiss, kick = next(
         (sound for keys, sound in _STYLES if words & set(keys)),

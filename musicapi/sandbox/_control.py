@@ -23,7 +23,11 @@ from musicapi.sandbox._http import Answer, Request, json_answer, json_object
 if TYPE_CHECKING:
     from musicapi.sandbox._app import SandboxApp
 
-__all__ = ["Control"]
+__all__ = ["MAX_ADVANCE", "Control"]
+
+MAX_ADVANCE = 1e9
+"""The most one `POST /_sandbox/clock` may move the clock (about 31 years), so that
+clock readings stay within what dates and floats can represent."""
 
 
 @runtime_checkable
@@ -74,7 +78,14 @@ class Control:
                 400,
                 {"error": "clock: the sandbox runs on the real clock, which cannot be advanced"},
             )
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-            return json_answer(400, {"error": "advance: must be a non-negative number of seconds"})
-        clock.advance(seconds)
+        if (
+            not isinstance(seconds, (int, float))
+            or isinstance(seconds, bool)
+            or not 0 <= seconds <= MAX_ADVANCE
+        ):
+            return json_answer(
+                400,
+                {"error": f"advance: must be a number of seconds from 0 to {MAX_ADVANCE:g}"},
+            )
+        clock.advance(float(seconds))
         return json_answer(200, {"now": clock.now()})

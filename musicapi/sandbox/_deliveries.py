@@ -6,6 +6,14 @@ out only when someone calls `Deliveries.deliver_due()` (tests call it through
 A receiver that fails or answers non-2xx gets the same event again later, with the
 same `X-Webhook-Id` and a fresh signature, as the real platform's at-least-once
 deliveries do.
+
+A delivery never raises: whatever goes wrong with one (a refused connection, a host
+name that IDNA cannot encode, a body or secret that cannot be encoded, a bug) is a
+failed delivery, counted in `Stats.webhooks_failed` and retried, because deliveries run
+in the background of a serving sandbox, where an exception would stop the server.
+
+Bodies carry `duration` as a string (`"2.72"`), as the vendor's webhook example does
+(api-reference §2.4); the task endpoint sends the documented number.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
@@ -27,8 +36,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from musicapi._clock import Clock
+    from musicapi.sandbox._stats import Stats
 
 __all__ = ["MAX_ATTEMPTS", "Deliveries", "sign"]
+
+_log = logging.getLogger("musicapi.sandbox")
 
 MAX_ATTEMPTS = 5
 """Deliveries of one event before it is given up; retry n waits 2**n clock seconds."""
@@ -59,12 +71,20 @@ class Deliveries:
         clock: Decides when an event (or its retry) is due.
         unix_now: The unix time to put in `X-Webhook-Timestamp`.
         default_secret: The account's secret, for tasks created without `webhook_secret`.
+        stats: Where to count delivered and failed deliveries.
     """
 
-    def __init__(self, clock: Clock, unix_now: Callable[[], float], default_secret: str) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        unix_now: Callable[[], float],
+        default_secret: str,
+        stats: Stats | None = None,
+    ) -> None:
         self._clock = clock
         self._unix_now = unix_now
         self._default_secret = default_secret
+        self._stats = stats
         self._queue: list[_Event] = []
 
     def enqueue(self, record: TaskRecord) -> None:
@@ -92,23 +112,28 @@ class Deliveries:
             if client is None:
                 client = await stack.enter_async_context(httpx.AsyncClient(timeout=5.0))
             for event in due:
-                if await self._post(client, event, files_url):
+                ok = await self._post(client, event, files_url)
+                if self._stats is not None:
+                    if ok:
+                        self._stats.webhooks_delivered += 1
+                    else:
+                        self._stats.webhooks_failed += 1
+                if ok:
                     delivered += 1
                 elif event.attempts < MAX_ATTEMPTS:
                     event.due = self._clock.now() + 2**event.attempts
                     self._queue.append(event)
         return delivered
 
-    async def _post(self, client: httpx.AsyncClient, event: _Event, files_url: str) -> bool:
+    def _request(self, event: _Event, files_url: str) -> tuple[bytes, dict[str, str]]:
+        """Return the signed body and headers of one delivery of `event`."""
         record = event.record
         if record.state == "succeeded":
-            payload, kind = (
-                {**success_body(record, files_url), "task_id": record.task_id},
-                "song.completed",
-            )
+            body = success_body(record, files_url, duration_as_string=True)
+            payload, kind = {**body, "task_id": record.task_id}, "song.completed"
         else:
             payload, kind = {**failure_body(record), "task_id": record.task_id}, "song.failed"
-        body = json.dumps(payload).encode()
+        raw = json.dumps(payload, allow_nan=False).encode()
         timestamp = int(self._unix_now())
         secret = record.payload.get("webhook_secret") or self._default_secret
         headers = {
@@ -117,13 +142,22 @@ class Deliveries:
             "idempotency-key": event.webhook_id,
             "x-webhook-event": kind,
             "x-webhook-timestamp": str(timestamp),
-            "x-webhook-signature": sign(secret, timestamp, body),
+            "x-webhook-signature": sign(secret, timestamp, raw),
         }
+        return raw, headers
+
+    async def _post(self, client: httpx.AsyncClient, event: _Event, files_url: str) -> bool:
+        """Make one delivery of `event`; whether a receiver took it with a 2xx.
+
+        Never raises (but for cancellation): see the module docstring.
+        """
         event.attempts += 1
         try:
+            body, headers = self._request(event, files_url)
             response = await client.post(
-                record.payload["webhook_url"], content=body, headers=headers
+                event.record.payload["webhook_url"], content=body, headers=headers
             )
-        except (httpx.HTTPError, httpx.InvalidURL):
+        except Exception as exc:  # any failure to deliver is a failed delivery
+            _log.debug("webhook delivery %s failed: %r", event.webhook_id, exc)
             return False
         return response.is_success

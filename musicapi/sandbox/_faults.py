@@ -8,6 +8,7 @@ request at a time by `take()`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, cast
@@ -33,7 +34,9 @@ _Validator = Callable[[object, "attrs.Attribute[Any]", object], None]
 
 
 def _seconds(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value >= 0 and (isinstance(value, int) or math.isfinite(value))
 
 
 def _probability(value: object) -> bool:
@@ -45,11 +48,20 @@ def _count(value: object) -> bool:
 
 
 def _error_status(value: object) -> bool:
-    return value in _ERROR_STATUSES
+    return isinstance(value, int) and not isinstance(value, bool) and value in _ERROR_STATUSES
+
+
+def _header_text(value: str) -> bool:
+    """Whether `value` can be sent as an HTTP header value (visible ASCII and spaces)."""
+    return value.isascii() and all(" " <= char <= "~" for char in value) and value.strip() == value
 
 
 def _retry_after(value: object) -> bool:
-    return value is None or isinstance(value, str) or _seconds(value)
+    return value is None or (isinstance(value, str) and _header_text(value)) or _seconds(value)
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
 
 
 def _malformed_kind(value: object) -> bool:
@@ -91,8 +103,8 @@ class Faults:
             `{"error": "<its reason phrase, lower case>"}`.
         fail_next: Route -> answer the next N requests with `error_status`.
         rate_limit_next: Answer the next N API requests with 429.
-        retry_after: The `Retry-After` of injected 429s: seconds, an HTTP-date string,
-            or `None` for no header.
+        retry_after: The `Retry-After` of injected 429s: seconds, an HTTP-date string
+            (visible ASCII), or `None` for no header.
         drop_next: Route -> read the next N requests fully, then close the connection
             without answering; a create is not processed.
         drop_after_commit_next: Route -> process the next N requests (a create is
@@ -106,6 +118,10 @@ class Faults:
         fail_next_tasks: The next N created tasks end failed.
         fail_type: The failure type of failed tasks (`failed`, `timeout`,
             `forbidden`, `api_error`).
+        duration_as_string: Send each clip's `duration` as a string (`"2.72"`) on
+            `GET /sonic/task/{id}` too, as the vendor's webhook example shows it;
+            by default it is the documented number there (webhook bodies always
+            carry the string).
     """
 
     error_rate: dict[str, float] = attrs.field(
@@ -143,6 +159,7 @@ class Faults:
     fail_type: str = attrs.field(
         default="failed", validator=_check(_fail_type, f"one of {FAIL_TYPES}")
     )
+    duration_as_string: bool = attrs.field(default=False, validator=_check(_flag, "a boolean"))
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Set the knobs named in `changes`, all or none.

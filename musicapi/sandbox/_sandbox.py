@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import queue
 import threading
 from types import MappingProxyType
@@ -16,7 +17,7 @@ from musicapi._clock import REAL_CLOCK, Clock
 from musicapi.sandbox._app import API_PREFIX, SandboxApp
 from musicapi.sandbox._deliveries import Deliveries
 from musicapi.sandbox._faults import Faults
-from musicapi.sandbox._server import serve_http
+from musicapi.sandbox._server import ServerLimits, serve_http
 from musicapi.sandbox._state import Account, TaskRecord, TaskStore
 from musicapi.sandbox._stats import Stats
 from musicapi.sandbox._transport import SandboxTransport
@@ -30,6 +31,8 @@ __all__ = ["WEBHOOK_POLL_SECONDS", "Sandbox"]
 
 WEBHOOK_POLL_SECONDS = 0.2
 """How often a serving sandbox looks for due webhook deliveries (real seconds)."""
+
+_log = logging.getLogger("musicapi.sandbox")
 
 
 class Sandbox:
@@ -49,7 +52,10 @@ class Sandbox:
         credits: The starting subscription credits.
         extra_credits: The starting extra (one-time pack) credits, spent first.
         fail_rate: The share of tasks that end failed.
-        seed: Seeds everything random: durations, outcomes, ids, error rolls.
+        seed: Seeds everything random: durations, outcomes, ids, error rolls. With
+            `None` (the default) task and clip ids are fresh random UUIDs in every
+            run, as the real API's are, while durations, outcomes and error rolls
+            still come from seed 0, so a test's timing does not change between runs.
         rate_limit: Requests per second allowed per key (a token bucket), or `None`.
         max_concurrent_jobs: Running tasks allowed per key, or `None`.
     """
@@ -64,7 +70,7 @@ class Sandbox:
         credits: int = 5000,
         extra_credits: int = 0,
         fail_rate: float = 0.0,
-        seed: int = 0,
+        seed: int | None = None,
         rate_limit: float | None = None,
         max_concurrent_jobs: int | None = None,
     ) -> None:
@@ -72,7 +78,10 @@ class Sandbox:
             raise ValueError("api_key must not be empty")
         self.clock: Clock = clock if clock is not None else REAL_CLOCK
         self.stats = Stats()
-        self.webhook_secret = "whsec_" + hashlib.sha256(f"sandbox-{seed}".encode()).hexdigest()[:32]
+        rolls = seed if seed is not None else 0
+        self.webhook_secret = (
+            "whsec_" + hashlib.sha256(f"sandbox-{rolls}".encode()).hexdigest()[:32]
+        )
         """The account's default webhook secret, used for tasks created without `webhook_secret`."""
         self._store = TaskStore(
             self.clock,
@@ -83,7 +92,9 @@ class Sandbox:
             seed=seed,
             on_finish=lambda record: self._deliveries.enqueue(record),
         )
-        self._deliveries = Deliveries(self.clock, self._store.unix_now, self.webhook_secret)
+        self._deliveries = Deliveries(
+            self.clock, self._store.unix_now, self.webhook_secret, self.stats
+        )
         self.app = SandboxApp(
             self._store,
             Faults(),
@@ -91,7 +102,7 @@ class Sandbox:
             api_key=api_key,
             rate_limit=rate_limit,
             max_concurrent_jobs=max_concurrent_jobs,
-            seed=seed,
+            seed=rolls,
         )
         self._files_url = "http://localhost/files"
 
@@ -156,26 +167,43 @@ class Sandbox:
         return await self._deliveries.deliver_due(self._files_url, client)
 
     async def _deliver_forever(self) -> None:
-        # Paced by real time on purpose: sleeping on a fake clock with autojump would
-        # make an idle server drive the test's virtual time forward.
+        """Deliver due webhooks a few times a second, whatever goes wrong in one round.
+
+        Paced by real time on purpose: sleeping on a fake clock with autojump would
+        make an idle server drive the test's virtual time forward. A round that fails
+        is logged and the next one runs as usual: this loop shares the server's task
+        group, so an exception here would stop the server.
+        """
         while True:
             await REAL_CLOCK.sleep(WEBHOOK_POLL_SECONDS)
-            await self.deliver_due_webhooks()
+            try:
+                await self.deliver_due_webhooks()
+            except Exception:
+                _log.exception("a round of webhook deliveries failed; the next one will run")
 
     @contextlib.asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncGenerator[str, None]:
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, limits: ServerLimits | None = None
+    ) -> AsyncGenerator[str, None]:
         """Serve the sandbox over HTTP/1.1 on the current event loop (asyncio or trio).
 
-        Webhooks are delivered in the background while it serves.
+        Webhooks are delivered in the background while it serves. Nothing a client
+        sends, no delivery and no error of the operating system stops the server (see
+        `musicapi.sandbox._server`).
 
         Args:
             host: The address to bind.
             port: The port to bind; 0 picks a free one.
+            limits: The server's body limit, idle timeout and accept backoff; the
+                defaults (1 MiB, 10 s, 0.01 s to 1 s) if `None`.
 
         Yields:
             The base URL, e.g. `http://127.0.0.1:PORT/api/v1`.
         """
-        async with serve_http(self.app, host, port) as bound, anyio.create_task_group() as tg:
+        async with (
+            serve_http(self.app, host, port, limits) as bound,
+            anyio.create_task_group() as tg,
+        ):
             origin = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
             previous, self._files_url = self._files_url, f"{origin}/files"
             tg.start_soon(self._deliver_forever)
@@ -187,7 +215,12 @@ class Sandbox:
 
     @contextlib.contextmanager
     def serve_in_thread(
-        self, host: str = "127.0.0.1", port: int = 0, *, backend: str = "asyncio"
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        backend: str = "asyncio",
+        limits: ServerLimits | None = None,
     ) -> Generator[str, None, None]:
         """Serve the sandbox on a daemon thread with its own event loop, until the block ends.
 
@@ -199,6 +232,7 @@ class Sandbox:
             host: The address to bind.
             port: The port to bind; 0 picks a free one.
             backend: The anyio backend of the thread's loop (`asyncio` or `trio`).
+            limits: The server's limits, as for `serve()`.
 
         Yields:
             The base URL, e.g. `http://127.0.0.1:PORT/api/v1`.
@@ -207,7 +241,7 @@ class Sandbox:
         stop = threading.Event()
 
         async def run() -> None:
-            async with self.serve(host, port) as base_url:
+            async with self.serve(host, port, limits=limits) as base_url:
                 started.put(base_url)
                 await anyio.to_thread.run_sync(stop.wait)
 

@@ -3,8 +3,11 @@
 Nothing runs in the background: a task is a record of when it started and when it
 will end, and `TaskStore.settle()` (called before every answer) moves every task whose
 end has come to its final state, refunding failed ones at that moment. Durations and
-outcomes are drawn from a seeded generator when the task is created, so a seed gives
-the same run every time.
+outcomes are drawn from a seeded generator when the task is created, so the same seed
+gives the same run every time. Task and clip ids are fresh random UUIDs unless a seed
+is given, as the real API's are: two runs (or two test sessions against one shared
+sandbox process) never hand out the same id, which a client's cache or a batch journal
+keyed by task id could otherwise confuse.
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ class TaskStore:
         task_seconds_spread: The sigma of a lognormal factor on `task_seconds`
             (0 = every task takes exactly `task_seconds`).
         fail_rate: The share of tasks that end failed.
-        seed: Seeds the generator of durations, outcomes and ids.
+        seed: Seeds the generator of durations and outcomes, and that of ids; `None`
+            means fresh random ids, and durations and outcomes from seed 0.
         on_finish: Called with every task as it reaches its final state.
     """
 
@@ -133,7 +137,7 @@ class TaskStore:
         task_seconds: float,
         task_seconds_spread: float,
         fail_rate: float,
-        seed: int,
+        seed: int | None,
         on_finish: Callable[[TaskRecord], None],
     ) -> None:
         if task_seconds < 0 or task_seconds_spread < 0:
@@ -147,7 +151,8 @@ class TaskStore:
         self._task_seconds = task_seconds
         self._spread = task_seconds_spread
         self._fail_rate = fail_rate
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed if seed is not None else 0)
+        self._ids = random.Random(f"ids-{seed}") if seed is not None else None
         self._on_finish = on_finish
         self._running: list[tuple[float, int, str]] = []
         self._unix_offset = time.time() - clock.now()
@@ -157,7 +162,9 @@ class TaskStore:
         return self._unix_offset + self.clock.now()
 
     def _uuid(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        if self._ids is None:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def create(
         self, payload: dict[str, Any], owner: str, charged: tuple[int, int], faults: Faults

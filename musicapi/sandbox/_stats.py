@@ -23,6 +23,9 @@ class Stats:
         dropped: Requests read and then left without an answer (`drop_next`,
             `drop_after_commit_next`).
         by_status: HTTP status -> answers sent.
+        webhooks_delivered: Webhook deliveries a receiver acknowledged with a 2xx.
+        webhooks_failed: Webhook deliveries that failed: a non-2xx answer, a refused
+            or broken connection, a URL that cannot be reached, anything else.
     """
 
     requests: dict[str, int] = attrs.field(factory=dict[str, int])
@@ -30,6 +33,8 @@ class Stats:
     rate_limited: int = 0
     dropped: int = 0
     by_status: dict[int, int] = attrs.field(factory=dict[int, int])
+    webhooks_delivered: int = 0
+    webhooks_failed: int = 0
 
     def count_request(self, route: str) -> None:
         """Count one request read on `route`."""

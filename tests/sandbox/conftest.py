@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
@@ -33,7 +33,7 @@ def client_for() -> ClientFactory:
     """Return a factory of raw httpx clients wired in-process to a sandbox, with a key."""
 
     @asynccontextmanager
-    async def make(sb: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    async def make(sb: Sandbox) -> AsyncGenerator[httpx.AsyncClient, None]:
         headers = {"Authorization": f"Bearer {KEY}"}
         async with httpx.AsyncClient(
             transport=sb.transport(), base_url=sb.base_url, headers=headers

@@ -27,6 +27,7 @@ def test_faults_are_off_by_default() -> None:
             faults.delay,
             faults.malformed_next,
             faults.fail_next_tasks,
+            faults.duration_as_string,
         )
     )
 
@@ -41,6 +42,11 @@ def test_faults_are_off_by_default() -> None:
         ({"malformed_kind": "weird"}, "malformed_kind: must be one of"),
         ({"fail_type": "exploded"}, "fail_type: must be one of"),
         ({"rate_limit_next": -1}, "rate_limit_next: must be a count"),
+        ({"error_status": 500.0}, "error_status: must be a known 4xx or 5xx"),
+        ({"error_status": True}, "error_status: must be a known 4xx or 5xx"),
+        ({"retry_after": "1\r\nx-injected: 1"}, "retry_after: must be seconds"),
+        ({"delay": {"credits": float("inf")}}, "delay: must map route names"),
+        ({"duration_as_string": 1}, "duration_as_string: must be a boolean"),
     ],
 )
 def test_update_rejects_bad_knobs_and_changes_nothing(
@@ -206,3 +212,18 @@ async def test_fail_types(
 async def test_faults_can_be_replaced_whole(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     sandbox.faults = Faults(fail_next={"credits": 1})
     assert (await client.get("/get-credits")).status_code == 500
+
+
+async def test_duration_as_string_on_the_task_endpoint(
+    client: httpx.AsyncClient,
+    sandbox: Sandbox,
+    clock: FakeClock,
+    description_body: dict[str, object],
+) -> None:
+    task_id = (await client.post("/sonic/create", json=description_body)).json()["task_id"]
+    clock.advance(3)
+    documented = (await client.get(f"/sonic/task/{task_id}")).json()["data"]
+    assert all(isinstance(clip["duration"], float) for clip in documented)
+    sandbox.faults.duration_as_string = True
+    odd = (await client.get(f"/sonic/task/{task_id}")).json()["data"]
+    assert [clip["duration"] for clip in odd] == [f"{clip['duration']:.2f}" for clip in documented]

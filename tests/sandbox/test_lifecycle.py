@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 ClientFactory = Callable[[Sandbox], AbstractAsyncContextManager[httpx.AsyncClient]]
 KEY = "sk-test-key"  # the key the `client` fixtures send
+_UNAUTHORIZED = {"error": "Unauthorized", "message": "Invalid API key"}
 
 CLIP_FIELDS = {
     "clip_id",
@@ -77,9 +78,11 @@ async def test_create_not_ready_then_two_clips(
         assert clip["audio_url"] == f"http://localhost/files/{clip['clip_id']}.wav"
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", clip["created_at"])
     assert first["clip_id"] != second["clip_id"]
-    assert isinstance(first["duration"], str)
-    assert isinstance(second["duration"], float)
-    assert 2 <= float(first["duration"]) <= 4
+    for clip in (first, second):  # a number, as the OpenAPI types it (§2.3)
+        assert isinstance(clip["duration"], float)
+        assert 2 <= clip["duration"] <= 4
+        assert clip["video_url"] is None
+        assert clip["image_url"] == f"http://localhost/files/{clip['clip_id']}.jpg"
     assert sandbox.task(task_id).state == "succeeded"
     assert sandbox.task(task_id).payload == custom_body
     assert sandbox.credits == 5000 - 15
@@ -228,6 +231,57 @@ async def test_unknown_task_route_and_method(client: httpx.AsyncClient) -> None:
     assert (await client.get("/nothing/here")).status_code == 404
     wrong_method = await client.get("/sonic/create")
     assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "POST")
+    wrong_method = await client.delete("/get-credits")
+    assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "GET")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/nothing/here"),
+        ("GET", "/api/v1"),
+        ("GET", "/api/v1/"),
+        ("POST", "/api/v1/sonic/lyrics"),
+        ("GET", "/api/v1/sonic/create"),  # a wrong method on a known path
+        ("PUT", "/api/v1/sonic/task/x"),
+        ("GET", "/api/v1/sonic/task/x"),
+    ],
+)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic abc"}])
+async def test_auth_comes_before_routing_under_the_api_prefix(
+    sandbox: Sandbox, method: str, path: str, headers: dict[str, str]
+) -> None:
+    # Issue 8: an unknown path under /api/v1 without a key was a 404, telling an
+    # unauthenticated caller which paths exist; a real gateway checks the key first.
+    async with httpx.AsyncClient(transport=sandbox.transport()) as http:
+        response = await http.request(method, f"http://localhost{path}", headers=headers)
+    assert (response.status_code, response.json()) == (401, _UNAUTHORIZED)
+
+
+async def test_paths_outside_the_api_need_no_key(sandbox: Sandbox) -> None:
+    async with httpx.AsyncClient(transport=sandbox.transport()) as http:
+        for path in ("/", "/api/v2/get-credits", "/api/v1x", "/files/nope.wav"):
+            assert (await http.get(f"http://localhost{path}")).status_code == 404
+
+
+async def test_ids_are_fresh_uuids_unless_seeded(
+    clock: FakeClock, client_for: ClientFactory, description_body: dict[str, object]
+) -> None:
+    # Issue 8: every sandbox handed out the same ids (seed 0), so two runs, or two test
+    # sessions against one shared sandbox, saw identical task and clip ids.
+    async def ids(seed: int | None) -> list[str]:
+        sb = Sandbox(clock=clock, seed=seed)
+        async with client_for(sb) as http:
+            task_id = (await http.post("/sonic/create", json=description_body)).json()["task_id"]
+            clock.advance(3)
+            clips = (await http.get(f"/sonic/task/{task_id}")).json()["data"]
+        return [task_id, *(clip["clip_id"] for clip in clips)]
+
+    first, second = await ids(None), await ids(None)
+    assert set(first).isdisjoint(second)
+    assert all(uuid.UUID(value).version == 4 for value in first + second)
+    assert await ids(5) == await ids(5)
+    assert await ids(5) != await ids(6)
 
 
 async def test_request_ids_are_unique(client: httpx.AsyncClient) -> None:
@@ -248,4 +302,6 @@ async def test_stats_count_what_was_read_and_answered(
         "rate_limited": 0,
         "dropped": 0,
         "by_status": {200: 2, 202: 1, 400: 1},
+        "webhooks_delivered": 0,
+        "webhooks_failed": 0,
     }

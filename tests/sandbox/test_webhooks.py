@@ -115,16 +115,34 @@ async def test_tasks_without_webhook_url_send_nothing(
     assert received == []
 
 
-async def test_an_unusable_webhook_url_never_raises(
+async def test_an_unusable_webhook_url_is_refused_at_create_time(
+    client: httpx.AsyncClient, sandbox: Sandbox, description_body: dict[str, object]
+) -> None:
+    response = await client.post(
+        "/sonic/create", json={**description_body, "webhook_url": "http://[::1"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("webhook_url: ")
+    assert sandbox.tasks == {}
+
+
+async def test_webhook_bodies_carry_duration_as_a_string_as_the_vendor_example_does(
     client: httpx.AsyncClient,
     sandbox: Sandbox,
     clock: FakeClock,
     description_body: dict[str, object],
 ) -> None:
-    body = {**description_body, "webhook_url": "http://[::1"}
-    await client.post("/sonic/create", json=body)
+    body = {**description_body, "webhook_url": "https://hooks.test/in"}
+    task_id = (await client.post("/sonic/create", json=body)).json()["task_id"]
     clock.advance(3)
     received: list[httpx.Request] = []
     async with _receiver(received) as receiver:
-        assert await sandbox.deliver_due_webhooks(receiver) == 0
-    assert received == []
+        assert await sandbox.deliver_due_webhooks(receiver) == 1
+    delivered = json.loads(received[0].content)["data"]
+    polled = (await client.get(f"/sonic/task/{task_id}")).json()["data"]
+    for sent, answered in zip(delivered, polled, strict=True):
+        assert isinstance(sent["duration"], str)  # "2.72", as in the webhook guide (§2.4)
+        assert isinstance(answered["duration"], float)  # the documented number (§2.3)
+        assert float(sent["duration"]) == answered["duration"]
+        assert {**sent, "duration": answered["duration"]} == answered
+    assert (sandbox.stats.webhooks_delivered, sandbox.stats.webhooks_failed) == (1, 0)

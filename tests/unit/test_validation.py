@@ -1,12 +1,19 @@
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from musicapi._errors import MusicAPIError, RequestValidationError
 from musicapi._models import SonicCreateRequest, SonicModel
-from musicapi._validation import build_sonic_create, validate_sonic_create, with_defaults
+from musicapi._validation import (
+    build_sonic_create,
+    prepare_request,
+    validate_sonic_create,
+    with_defaults,
+)
 
 SHORT_MODELS = ["sonic-v3-5", "sonic-v4"]
 LONG_MODELS = ["sonic-v4-5", "sonic-v4-5-plus", "sonic-v5", "sonic-v5-5"]
@@ -262,3 +269,136 @@ class TestUnknownAndTypes:
             {"task_type": "extend_music", "continue_clip_id": "c", "continue_at": 30, "prompt": "x"}
         )
         assert request.continue_at == 30
+
+
+class TestPreparedRequests:
+    """`create(SonicCreateRequest(...))` gets the same checks as keyword fields (issue 8)."""
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"custom_mode": "no"}, "custom_mode"),
+            ({"title": 5}, "title"),
+            ({"style_weight": True}, "style_weight"),
+            ({"continue_at": "3"}, "continue_at"),
+            ({"task_type": ["extend_music"]}, "task_type"),
+            ({"tags": "rock \ud800"}, "tags"),
+            ({"style_weight": float("nan")}, "style_weight"),
+        ],
+    )
+    def test_wrong_types_in_a_prepared_request(self, changes: dict[str, Any], field: str) -> None:
+        fields: dict[str, Any] = {
+            "custom_mode": False,
+            "mv": "sonic-v5",
+            "gpt_description_prompt": "x",
+            **changes,
+        }
+        request = SonicCreateRequest(**fields)
+        with pytest.raises(RequestValidationError) as info:
+            prepare_request(request, {})
+        assert info.value.field == field
+        with pytest.raises(RequestValidationError) as info:
+            validate_sonic_create(request)
+        assert info.value.field == field
+
+    def test_a_valid_prepared_request_gets_its_defaults(self) -> None:
+        request = prepare_request(SonicCreateRequest(gpt_description_prompt="x"), {})
+        assert (request.custom_mode, request.mv) == (False, SonicModel.DEFAULT)
+
+
+class TestNotRepresentable:
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "continue_at",
+            "overpainting_start_s",
+            "overpainting_end_s",
+            "style_weight",
+            "weirdness_constraint",
+            "audio_weight",
+        ],
+    )
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+    def test_every_number_must_be_finite(self, name: str, value: float) -> None:
+        error = _invalid(name, **_custom(**{name: value}))
+        assert "finite" in str(error)
+
+    def test_huge_ints_are_finite(self) -> None:
+        build_sonic_create(
+            {"task_type": "extend_music", "continue_clip_id": "c", "continue_at": 10**400}
+            | {"custom_mode": True}
+        )
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "task_type",
+            "mv",
+            "prompt",
+            "lyrics",
+            "gpt_description_prompt",
+            "title",
+            "tags",
+            "negative_tags",
+            "continue_clip_id",
+            "persona_id",
+            "vocal_gender",
+            "variation_category",
+            "webhook_url",
+            "webhook_secret",
+        ],
+    )
+    @pytest.mark.parametrize(  # built with chr(): linters read lone surrogates as one character
+        "text", [chr(0xD800), f"ok {chr(0xDFFF)} ok", chr(0xDBFF) * 2]
+    )
+    def test_lone_surrogates_in_any_string_field(self, name: str, text: str) -> None:
+        error = _invalid(name, **_custom(**{name: text}))
+        assert "surrogate" in str(error)
+
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "sonic_create_rules.json"
+
+
+def _expand(value: object) -> object:
+    """Replace the vectors' placeholders (`$CLIP_ID`, `{"$repeat": s, "times": n}`)."""
+    if isinstance(value, dict):
+        mapping = cast("dict[str, object]", value)
+        if set(mapping) == {"$repeat", "times"}:
+            return str(mapping["$repeat"]) * cast("int", mapping["times"])
+        return {name: _expand(item) for name, item in mapping.items()}
+    if isinstance(value, list):
+        return [_expand(item) for item in cast("list[object]", value)]
+    return "clip-from-the-vectors" if value == "$CLIP_ID" else value
+
+
+def _sdk_vectors() -> list[Any]:
+    cases = json.loads(VECTORS.read_text(encoding="utf-8"))["cases"]
+    return [
+        pytest.param(case, id=case["id"])
+        for case in cases
+        if "sdk" in case.get("applies_to", ["sdk", "sandbox"])
+    ]
+
+
+@pytest.mark.parametrize("case", _sdk_vectors())
+def test_shared_vectors(case: dict[str, Any]) -> None:
+    # Python's json reads NaN tokens and escaped lone surrogates, as a caller's data could.
+    raw = json.loads(case["raw_body"]) if "raw_body" in case else case["body"]
+    body = cast("dict[str, Any]", _expand(raw))
+    if case["valid"]:
+        build_sonic_create(body)
+    else:
+        with pytest.raises(RequestValidationError) as info:
+            build_sonic_create(body)
+        assert info.value.field == case["field"], str(info.value)
+
+
+def test_the_vectors_cover_both_sides() -> None:
+    cases = json.loads(VECTORS.read_text(encoding="utf-8"))["cases"]
+    assert len(cases) > 50
+    assert {case["valid"] for case in cases} == {True, False}
+    for case in cases:
+        assert case["section"]
+        assert ("body" in case) != ("raw_body" in case)
+        assert case["valid"] or case["field"]
+        assert set(case.get("applies_to", ["sdk"])) <= {"sdk", "sandbox"}
