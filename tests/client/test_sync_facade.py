@@ -9,19 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from musicapi import MusicAPI, MusicAPIError, RequestValidationError, TaskFailedError
+from musicapi import ClientClosedError, MusicAPI, RequestValidationError, TaskFailedError
 from musicapi.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-
-def _portal_threads() -> int:
-    return sum(
-        1
-        for thread in threading.enumerate()
-        if "portal" in thread.name.lower() or "anyio" in thread.name.lower()
-    )
 
 
 def test_quickstart_steps_synchronously(sync_client_factory: Callable[..., MusicAPI]) -> None:
@@ -76,9 +68,10 @@ def test_close_stops_the_thread_and_refuses_new_calls(anyio_backend_name: str) -
     assert threading.active_count() == before + 1
     api.close()
     assert threading.active_count() == before
-    with pytest.raises(MusicAPIError, match="closed"):
+    with pytest.raises(ClientClosedError, match="closed"):
         api.get_credits()
     api.close()  # idempotent
+    assert threading.active_count() == before
 
 
 def test_context_manager_and_lazy_start(anyio_backend_name: str) -> None:

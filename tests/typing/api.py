@@ -10,11 +10,14 @@ from typing_extensions import assert_type
 
 import musicapi
 from musicapi import (
+    AsyncBatchRun,
     AsyncMusicAPI,
+    BatchRun,
     Credits,
     GenerationResult,
     MusicAPI,
     Outcome,
+    PacingSnapshot,
     Task,
     TaskSubmission,
 )
@@ -34,6 +37,9 @@ def sync_client() -> None:
     assert_type(client.sonic.wait("id", timeout=None), GenerationResult)
     assert_type(client.get_credits(), Credits)
     assert_type(client.get_credits().credits, int | float)
+    assert_type(client.base_url, str)
+    assert_type(client.pacing, PacingSnapshot)
+    assert_type(client.pacing.max_in_flight, int)
     client.close()
     with MusicAPI() as same:
         assert_type(same, MusicAPI)
@@ -46,6 +52,8 @@ async def async_client() -> None:
     assert_type(await client.sonic.get("id"), Task)
     assert_type(await client.sonic.wait("id", timeout=1.0), GenerationResult)
     assert_type(await client.get_credits(), Credits)
+    assert_type(client.base_url, str)
+    assert_type(client.pacing, PacingSnapshot)
     await client.aclose()
     async with AsyncMusicAPI() as same:
         assert_type(same, AsyncMusicAPI)
@@ -82,20 +90,36 @@ def wrong_calls_are_rejected() -> None:
     client.sonic.wait("id", 1.0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
+def wrong_uses_are_rejected() -> None:
+    client = MusicAPI()
+    client.base_url = "x"  # type: ignore[assignment]  # pyright: ignore[reportAttributeAccessIssue]
+    client.pacing.rate = 1.0  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
+    client.get_credits(1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
 def sync_batch() -> None:
     client = MusicAPI()
-    for outcome in client.sonic.generate_many([{"gpt_description_prompt": "x"}], concurrency=4):
-        assert_type(outcome, Outcome)
+    run = client.sonic.generate_many([{"gpt_description_prompt": "x"}], concurrency=4)
+    assert_type(run, BatchRun[GenerationResult])
+    for outcome in run:
+        assert_type(outcome, Outcome[GenerationResult])
         assert_type(outcome.ok, bool)
-    with client.sonic.generate_many([{"gpt_description_prompt": "x"}]) as run:
-        for outcome in run:
-            assert_type(outcome, Outcome)
+    with client.sonic.generate_many([{"gpt_description_prompt": "x"}]) as same:
+        assert_type(same, BatchRun[GenerationResult])
+        for outcome in same:
+            assert_type(outcome, Outcome[GenerationResult])
+            if outcome.result is not None:
+                assert_type(outcome.result, GenerationResult)
+    assert_type(next(run), Outcome[GenerationResult])
+    run.close()
 
 
 async def async_batch() -> None:
     client = AsyncMusicAPI()
-    async for outcome in client.sonic.generate_many([{"gpt_description_prompt": "x"}]):
-        assert_type(outcome, Outcome)
-    async with client.sonic.generate_many([{"gpt_description_prompt": "x"}]) as run:
-        async for outcome in run:
-            assert_type(outcome, Outcome)
+    run = client.sonic.generate_many([{"gpt_description_prompt": "x"}])
+    assert_type(run, AsyncBatchRun[GenerationResult])
+    async for outcome in run:
+        assert_type(outcome, Outcome[GenerationResult])
+    async with client.sonic.generate_many([{"gpt_description_prompt": "x"}]) as same:
+        async for outcome in same:
+            assert_type(outcome, Outcome[GenerationResult])
