@@ -43,7 +43,7 @@ from musicapi._errors import (
 from musicapi._estimate import DurationEstimator
 from musicapi._models import TaskState
 from musicapi._retry import Failure, Idempotency, decide
-from musicapi._wait import Reading, after_poll, timed_out
+from musicapi._wait import Reading, Step, after_poll, timed_out
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,6 +122,7 @@ class Job:
     posts: int = 0
     token: int = 0
     probe: bool = False
+    probe_slot: int = 0
     calibrating: bool = False
     busy: bool = False
 
@@ -490,10 +491,33 @@ class Scheduler(Generic[R]):
             self._wake()
 
     def _make_probe(self, job: Job, now: float) -> None:
+        taken = {probe.probe_slot for probe in self._probes}
+        job.probe_slot = min(slot for slot in range(PROBE_JOBS) if slot not in taken)
         self._probing += 1
         self._probes.add(job)
         job.probe = True
-        self._schedule(job, now + self._policy.next_delay(now - job.submitted_at, rng=self._rng))
+        self._schedule(job, job.submitted_at + self._probe_poll_after(job, now - job.submitted_at))
+
+    def _probe_poll_after(self, job: Job, elapsed: float) -> float:
+        """Return the probe's next poll, as elapsed time, on the probes' shared ladder.
+
+        The ladder's steps are a `PROBE_JOBS`th of the policy's usual gap, and probe
+        `k` polls at every `PROBE_JOBS`th step from step `k`. Each probe costs what
+        any wait costs, but between them they poll four times as densely, so the
+        first "done" is seen soon after the task time, and the last "running" of any
+        probe bounds it from below: the seed is tight without extra requests.
+        """
+        policy = self._policy
+        point, step = 0.0, 0
+        # A millisecond's margin: polled exactly at a rung, `now - submitted_at` may round
+        # to just below it, and the same rung would come back (a poll loop at one instant).
+        while point <= elapsed + 1e-3 or step % PROBE_JOBS != job.probe_slot:
+            gap = min(
+                policy.max_interval, max(policy.min_interval, point * policy.elapsed_fraction)
+            )
+            point += gap / PROBE_JOBS
+            step += 1
+        return point
 
     async def _poll(self, job: Job) -> None:
         task_id = job.task_id or ""
@@ -534,6 +558,16 @@ class Scheduler(Generic[R]):
             rng=self._rng,
             soon=at_estimate,
         )
+        if (
+            step.poll_at is not None
+            and job.probe
+            and self._estimator.estimate is None
+            and isinstance(answer, Reading)
+            and answer.hint is None
+        ):
+            elapsed_now = self._clock.now() - job.submitted_at
+            due = job.submitted_at + self._probe_poll_after(job, elapsed_now)
+            step = Step[R](poll_at=due if job.deadline is None else min(due, job.deadline))
         if step.poll_at is not None:
             self._schedule(job, step.poll_at)
         else:

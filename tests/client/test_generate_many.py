@@ -240,3 +240,21 @@ async def test_resumed_jobs_are_polled_from_their_real_age(
     assert sandbox.stats.creates == 100
     resumed_polls = sandbox.stats.requests["task"] - polls_before
     assert resumed_polls <= 100 * 1.1, f"{resumed_polls / 100:.2f} polls per resumed job"
+
+
+def test_a_probe_polled_on_its_rung_gets_a_later_rung() -> None:
+    # A probe polled exactly at its rung saw `now - submitted_at` round just below it
+    # and was given the same rung again: a poll loop at one instant of virtual time.
+    from musicapi._engine import Job, Scheduler
+    from musicapi._wait import PollPolicy
+
+    class _Bare:
+        _policy = PollPolicy()
+
+    for slot in range(4):
+        job = Job(index=0, request=None, probe_slot=slot)
+        elapsed = 0.0
+        for _ in range(60):
+            rung = Scheduler._probe_poll_after(_Bare(), job, elapsed)  # type: ignore[arg-type]
+            assert rung > elapsed
+            elapsed = rung - 1e-12  # the clock reads the rung a hair early
