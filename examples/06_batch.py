@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from _common import client, sandbox
 
 if TYPE_CHECKING:
-    from musicapi import Outcome
+    from musicapi import GenerationResult, Outcome
 
 BUILT_IN_PROMPTS = (
     "uplifting synthwave with female vocals",
@@ -67,7 +67,7 @@ def built_in_prompts() -> list[str]:
         return read_prompts(path)
 
 
-def describe(outcome: Outcome) -> str:
+def describe(outcome: Outcome[GenerationResult]) -> str:
     source = "journal" if outcome.from_journal else "now"
     if outcome.result is not None:
         titles = ", ".join(clip.title or "?" for clip in outcome.result.clips)

@@ -6,6 +6,7 @@ synchronous. `musicapi.sandbox` is a local MusicAPI for demos and tests.
 
 from __future__ import annotations
 
+from musicapi import webhooks as webhooks
 from musicapi._batch import AsyncBatchRun as AsyncBatchRun
 from musicapi._batch import Outcome as Outcome
 from musicapi._budget import PacingSnapshot as PacingSnapshot
@@ -17,6 +18,12 @@ from musicapi._errors import AuthenticationError as AuthenticationError
 from musicapi._errors import BadRequestError as BadRequestError
 from musicapi._errors import ClientClosedError as ClientClosedError
 from musicapi._errors import ConfigurationError as ConfigurationError
+from musicapi._errors import FileForbiddenError as FileForbiddenError
+from musicapi._errors import FileGoneError as FileGoneError
+from musicapi._errors import FileNotFoundOnHostError as FileNotFoundOnHostError
+from musicapi._errors import FileTooLargeError as FileTooLargeError
+from musicapi._errors import FileUnavailableError as FileUnavailableError
+from musicapi._errors import FileURLMissingError as FileURLMissingError
 from musicapi._errors import InsufficientCreditsError as InsufficientCreditsError
 from musicapi._errors import JournalInUseError as JournalInUseError
 from musicapi._errors import MalformedResponseError as MalformedResponseError
@@ -54,6 +61,12 @@ __all__ = [
     "Clip",
     "ConfigurationError",
     "Credits",
+    "FileForbiddenError",
+    "FileGoneError",
+    "FileNotFoundOnHostError",
+    "FileTooLargeError",
+    "FileURLMissingError",
+    "FileUnavailableError",
     "GenerationResult",
     "InsufficientCreditsError",
     "JournalInUseError",
@@ -76,6 +89,7 @@ __all__ = [
     "WaitTimeoutError",
     "WebhookVerificationError",
     "__version__",
+    "webhooks",
 ]
 
 

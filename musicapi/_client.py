@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 from musicapi._budget import PacingSnapshot, RequestBudget
 from musicapi._clock import REAL_CLOCK
 from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
-from musicapi._download import download_clip
+from musicapi._download import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_BYTES,
+    download_clip,
+    download_many,
+)
 from musicapi._engine import TaskEngine
 from musicapi._logging import configure_from_env
 from musicapi._resources.credits import CreditsResource
@@ -22,6 +27,7 @@ from musicapi._wait import PollPolicy
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Iterable
     from pathlib import Path
     from types import TracebackType
 
@@ -29,7 +35,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from musicapi._clock import Clock
-    from musicapi._models import Clip, Credits
+    from musicapi._download import ClipFile, Progress
+    from musicapi._models import Clip, Credits, GenerationResult
 
 
 class AsyncMusicAPI:
@@ -131,12 +138,71 @@ class AsyncMusicAPI:
         """Return the account's balance (`.credits`, `.extra_credits`): a check that the key works."""
         return await self._credits.get()
 
-    async def download(self, clip: Clip, directory: str | os.PathLike[str] = ".") -> Path:
-        """Save a clip's audio file into `directory` and return its path.
+    async def download(
+        self,
+        clip: Clip,
+        directory: str | os.PathLike[str] = ".",
+        *,
+        what: ClipFile = "audio",
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Save one of a clip's files (its audio by default) into `directory`; return its path.
 
-        The download streams in chunks and never sends the API key to the file host.
+        The file streams to disk under a temporary name and is renamed when complete; the
+        API key is never sent to the file host; a file of the same name with the same
+        bytes is kept, one with other bytes is never overwritten.
+
+        Args:
+            clip: The clip whose file to save.
+            directory: Where to save it (created if missing).
+            what: `"audio"`, `"image"` (the cover) or `"video"`.
+            max_bytes: The most bytes to accept (`None`: no cap).
+            progress: Called with `(done_bytes, total_bytes_or_None)` as the file arrives,
+                on the client's event loop (the loop thread with `MusicAPI`): keep it quick.
+
+        Raises:
+            FileUnavailableError: No URL, or the host no longer serves the file (poll the
+                task again for fresh links).
+            FileTooLargeError: The file is larger than `max_bytes`.
+            APIConnectionError: The network failed.
         """
-        return await download_clip(self._transport.http_client, clip, directory)
+        return await download_clip(
+            self._transport.http_client,
+            clip,
+            directory,
+            what=what,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+
+    async def download_many(
+        self,
+        items: Clip | GenerationResult | Iterable[Clip | GenerationResult],
+        directory: str | os.PathLike[str] = ".",
+        *,
+        what: ClipFile | Iterable[ClipFile] = "audio",
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        progress: Progress | None = None,
+    ) -> list[Path]:
+        """Save the chosen files of many clips or results, a few at a time.
+
+        Every URL is checked before anything is fetched; the first failure stops the
+        rest (their partial files removed) and is raised as itself.
+
+        Returns:
+            The paths, clip by clip, in `what` order within a clip.
+        """
+        return await download_many(
+            self._transport.http_client,
+            items,
+            directory,
+            what=what,
+            concurrency=concurrency,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`)."""

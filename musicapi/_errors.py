@@ -16,6 +16,12 @@ MusicAPIError
 ├── APIConnectionError                      no usable answer from the network
 │   └── APITimeoutError                     the request timed out
 ├── MalformedResponseError                  an answer we cannot parse
+├── FileUnavailableError                    a file of a result cannot be fetched (.clip_id, .kind)
+│   ├── FileURLMissingError (also RequestValidationError)  no usable URL
+│   ├── FileForbiddenError (also PermissionDeniedError)     403, often an expired link
+│   ├── FileNotFoundOnHostError (also NotFoundError)        404
+│   └── FileGoneError (also BadRequestError)                410
+├── FileTooLargeError                       a download went over its max_bytes
 ├── SubmissionUnknownError                  a create was sent, its answer was lost
 ├── JournalInUseError                       another process holds the batch journal
 ├── TaskFailedError                         the job failed upstream (.task_id, .reason)
@@ -40,6 +46,12 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConfigurationError",
+    "FileForbiddenError",
+    "FileGoneError",
+    "FileNotFoundOnHostError",
+    "FileTooLargeError",
+    "FileURLMissingError",
+    "FileUnavailableError",
     "InsufficientCreditsError",
     "JournalInUseError",
     "MalformedResponseError",
@@ -90,7 +102,7 @@ class MusicAPIError(Exception):
 
 
 class ConfigurationError(MusicAPIError, ValueError):
-    """The client was configured wrongly: a bad base URL, or no API key."""
+    """A constructor argument or an environment value is wrong, or no API key was given."""
 
 
 class RequestValidationError(MusicAPIError, ValueError):
@@ -196,6 +208,68 @@ class WaitTimeoutError(MusicAPIError, TimeoutError):
 
 class WebhookVerificationError(MusicAPIError, ValueError):
     """A webhook delivery failed verification (signature, timestamp or body)."""
+
+
+class FileUnavailableError(MusicAPIError):
+    """A result's file cannot be fetched: it has no URL, or the host no longer serves it.
+
+    Signed file links expire; polling the task again returns fresh ones. The concrete
+    class is also the usual one for the cause (`RequestValidationError` for a missing
+    URL, `NotFoundError` for a 404, ...), so existing `except` clauses keep working.
+
+    Attributes:
+        clip_id: The clip the file belongs to, if it came from a clip.
+        kind: Which file: `"audio"`, `"image"`, `"video"`, `"midi"`.
+    """
+
+    def __init__(
+        self, message: str, *, clip_id: str | None = None, kind: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.clip_id = clip_id
+        self.kind = kind
+
+
+class FileURLMissingError(FileUnavailableError, RequestValidationError):
+    """The result carries no usable http(s) URL for the file (nothing was sent)."""
+
+
+class FileNotFoundOnHostError(FileUnavailableError, NotFoundError):
+    """The file host answered 404: the file is gone or its link expired."""
+
+
+class FileForbiddenError(FileUnavailableError, PermissionDeniedError):
+    """The file host answered 403: typically a signed link that has expired."""
+
+
+class FileGoneError(FileUnavailableError, BadRequestError):
+    """The file host answered 410: the file was removed."""
+
+
+class FileTooLargeError(MusicAPIError):
+    """The file is larger than the download's `max_bytes`; nothing was kept.
+
+    Attributes:
+        limit: The cap in bytes.
+        size: The size the host declared, if it declared one over the cap.
+        clip_id: The clip the file belongs to, if it came from a clip.
+        kind: Which file.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int = 0,
+        size: int | None = None,
+        clip_id: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.size = size
+        self.clip_id = clip_id
+        self.kind = kind
 
 
 _CREDIT_WORDS = ("credit", "subscription", "balance", "quota")

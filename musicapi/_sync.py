@@ -671,6 +671,7 @@ class MusicAPI(_HasBridge):
 
     get_credits = _Forward(AsyncMusicAPI.get_credits, _client)
     download = _Forward(AsyncMusicAPI.download, _client)
+    download_many = _Forward(AsyncMusicAPI.download_many, _client)
 
     def close(self) -> None:
         """Close the connections and stop this client's event-loop thread.

@@ -29,6 +29,12 @@ EXPECTED_ALL = [
     "Clip",
     "ConfigurationError",
     "Credits",
+    "FileForbiddenError",
+    "FileGoneError",
+    "FileNotFoundOnHostError",
+    "FileTooLargeError",
+    "FileURLMissingError",
+    "FileUnavailableError",
     "GenerationResult",
     "InsufficientCreditsError",
     "JournalInUseError",
@@ -51,6 +57,7 @@ EXPECTED_ALL = [
     "WaitTimeoutError",
     "WebhookVerificationError",
     "__version__",
+    "webhooks",
 ]
 
 # Names design.md fixes; they must stay exported whatever else changes.

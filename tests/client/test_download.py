@@ -1,4 +1,5 @@
-"""Downloads: no key on the wire, safe names, no overwrites, errors from the transport's mapping."""
+"""Downloads: no key on the wire, safe names, no overwrites, errors from the transport's mapping,
+any file of a result, a size cap, short bodies, progress, and many files at once."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import anyio
 import httpx
 import pytest
 
+import musicapi
 from musicapi import (
     APIConnectionError,
     APITimeoutError,
     AsyncMusicAPI,
+    BadRequestError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
     ServerError,
@@ -214,7 +218,11 @@ async def test_error_answers_map_through_the_transport(
             await api.download(_clip(clip_id="clip-404"), tmp_path)
     exc: Any = caught.value
     expected = answer()
-    assert type(exc) is type(_transport.status_error(expected, None))
+    mapped = type(_transport.status_error(expected, None))
+    if expected.status_code in (403, 404, 410):  # gone or expired: also FileUnavailableError
+        assert type(exc).__mro__[1:3] == (musicapi.FileUnavailableError, mapped)
+    else:
+        assert type(exc) is mapped
     assert "clip-404" in str(exc)
     assert KEY not in str(exc)
     assert KEY not in repr(exc.body)
@@ -436,3 +444,372 @@ async def test_a_different_existing_file_is_never_overwritten(tmp_path: Path) ->
     assert path.read_bytes() == b"downloaded"
     assert (tmp_path / name).read_bytes() == b"the user's own file"
     assert outside.read_bytes() == b"do not touch"
+
+
+# -- the generic core: any file, its kind, its extension ----------------------------------
+
+
+def _serving(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "content_type", "suffix"),
+    [
+        ("audio", f"{CDN}/file", "audio/mpeg", ".mp3"),
+        ("audio", f"{CDN}/file.mp3", "audio/wav; charset=binary", ".wav"),  # the bytes win
+        ("audio", f"{CDN}/file.flac", "application/octet-stream", ".flac"),
+        ("audio", f"{CDN}/file.png", "image/png", ".mp3"),  # not audio: the kind's default
+        ("image", f"{CDN}/cover", "image/png", ".png"),
+        ("image", f"{CDN}/cover.jpeg?sig=1", None, ".jpeg"),
+        ("image", f"{CDN}/cover", None, ".jpg"),
+        ("video", f"{CDN}/clip", "video/mp4", ".mp4"),
+        ("video", f"{CDN}/clip.exe", None, ".mp4"),
+        ("midi", f"{CDN}/notes", "audio/midi", ".mid"),
+        ("midi", f"{CDN}/notes.midi", None, ".midi"),
+    ],
+)
+async def test_download_file_takes_the_extension_from_the_type_then_the_url(
+    tmp_path: Path, kind: Any, url: str, content_type: str | None, suffix: str
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    async with _serving(lambda request: httpx.Response(200, headers=headers, content=b"x")) as http:
+        path = await _download.download_file(
+            http, url, tmp_path, name_stem="Night Drive - 42", kind=kind
+        )
+    assert path == tmp_path / f"Night_Drive_-_42{suffix}"
+    assert path.read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("stem", HOSTILE)
+async def test_download_file_sanitises_any_stem(tmp_path: Path, stem: str) -> None:
+    async with _serving(lambda request: httpx.Response(200, content=b"x")) as http:
+        path = await _download.download_file(http, f"{CDN}/a.wav", tmp_path, name_stem=stem)
+    assert path.parent == tmp_path
+    _check_safe(path.name)
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, *DEVICE_TITLES])
+def test_safe_stem_is_idempotent_and_safe(text: str) -> None:
+    stem = _download.safe_stem(text)
+    assert _download.safe_stem(stem) == stem
+    _check_safe(stem + ".wav")
+
+
+@pytest.mark.parametrize("url", [None, "", "ftp://x/a", "/relative", "http://[::1/a"])
+async def test_download_file_without_a_usable_url_is_file_url_missing(
+    tmp_path: Path, url: str | None
+) -> None:
+    async with _serving(lambda request: httpx.Response(200)) as http:
+        with pytest.raises(musicapi.FileURLMissingError) as caught:
+            await _download.download_file(http, url, tmp_path, name_stem="x")
+    assert isinstance(caught.value, RequestValidationError)
+    assert caught.value.field == "url"
+
+
+# -- a clip's other files -----------------------------------------------------------------
+
+
+async def test_a_clips_cover_image_is_saved_as_a_jpeg(
+    client: AsyncMusicAPI, tmp_path: Path
+) -> None:
+    result = await client.sonic.generate(custom_mode=True, prompt="la", title="Cover Me")
+    clip = result.clips[0]
+    path = await download_clip(client._transport.http_client, clip, tmp_path, what="image")
+    assert path.name == f"Cover_Me_-_{clip.clip_id}.jpg"
+    assert path.read_bytes()[:2] == b"\xff\xd8"
+
+
+async def test_a_clip_without_the_file_asked_for_names_it(tmp_path: Path) -> None:
+    clip = Clip(clip_id="clip-7", title="x", audio_url=f"{CDN}/a.wav", video_url=None)
+    async with _serving(lambda request: httpx.Response(200)) as http:
+        with pytest.raises(musicapi.FileURLMissingError, match="clip-7.*video_url") as caught:
+            await download_clip(http, clip, tmp_path, what="video")
+    assert isinstance(caught.value, musicapi.FileUnavailableError)
+    assert (caught.value.clip_id, caught.value.kind, caught.value.field) == (
+        "clip-7",
+        "video",
+        "video_url",
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "base"),
+    [
+        (
+            403,
+            {"message": "Request has expired"},
+            musicapi.FileForbiddenError,
+            PermissionDeniedError,
+        ),
+        (403, {"message": "no subscription"}, musicapi.FileForbiddenError, PermissionDeniedError),
+        (404, {"error": "gone"}, musicapi.FileNotFoundOnHostError, NotFoundError),
+        (410, {"error": "gone"}, musicapi.FileGoneError, BadRequestError),
+    ],
+)
+async def test_an_expired_or_missing_file_is_file_unavailable_and_the_status_class(
+    tmp_path: Path, status: int, body: Any, error: type[Exception], base: type[Exception]
+) -> None:
+    async with _serving(lambda request: httpx.Response(status, json=body)) as http:
+        with pytest.raises(error) as caught:
+            await download_clip(http, _clip(clip_id="clip-9"), tmp_path, what="audio")
+    exc = caught.value
+    assert isinstance(exc, musicapi.FileUnavailableError)
+    assert isinstance(exc, base)
+    assert (exc.clip_id, exc.kind, exc.status_code, exc.body) == ("clip-9", "audio", status, body)
+    assert "the audio of clip clip-9" in str(exc)
+    assert "expired" in str(exc)
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        musicapi.FileTooLargeError("m", limit=5, size=9, clip_id="c", kind="audio"),
+        musicapi.FileNotFoundOnHostError("m", clip_id="c", kind="image", status_code=404),
+        musicapi.FileURLMissingError("m", clip_id="c", kind="video", field="video_url"),
+    ],
+)
+def test_download_errors_pickle(error: Exception) -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
+    assert type(copy) is type(error)
+    assert vars(copy) == vars(error)
+    assert str(copy) == str(error)
+
+
+# -- the size cap, short bodies, progress ---------------------------------------------------
+
+
+async def test_a_declared_length_over_the_cap_is_refused_before_the_body(tmp_path: Path) -> None:
+    served: list[int] = []
+
+    async def count(index: int) -> None:
+        served.append(index)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        stream = _Stream([b"a" * 10, b"b" * 10], count)
+        return httpx.Response(200, headers={"content-length": "2000000"}, stream=stream)
+
+    async with _serving(handler) as http:
+        with pytest.raises(musicapi.FileTooLargeError, match="clip-1.*1000000-byte cap") as caught:
+            await download_clip(http, _clip(), tmp_path, max_bytes=1_000_000)
+    assert (caught.value.limit, caught.value.size, caught.value.clip_id) == (
+        1_000_000,
+        2_000_000,
+        "clip-1",
+    )
+    assert served == []  # not one chunk after the first was asked for
+    assert _files(tmp_path) == []
+
+
+async def test_a_body_that_grows_past_the_cap_is_cut_off_and_removed(tmp_path: Path) -> None:
+    async def nothing(index: int) -> None:
+        pass
+
+    handler = lambda request: httpx.Response(200, stream=_Stream([b"a" * 600] * 5, nothing))  # noqa: E731
+    async with _serving(handler) as http:
+        with pytest.raises(musicapi.FileTooLargeError) as caught:
+            await download_clip(http, _clip(), tmp_path, max_bytes=1000)
+        assert caught.value.size is None
+        assert _files(tmp_path) == []
+        path = await download_clip(http, _clip(), tmp_path, max_bytes=3000)  # exactly the cap
+        assert path.stat().st_size == 3000
+        assert (await download_clip(http, _clip(), tmp_path, max_bytes=None)) == path
+
+
+async def test_the_cap_counts_decoded_bytes_not_compressed_ones(tmp_path: Path) -> None:
+    import gzip
+
+    body = gzip.compress(b"a" * 100_000)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, content=body)
+
+    async with _serving(handler) as http:
+        path = await download_clip(http, _clip(), tmp_path)  # no false "cut short"
+        assert path.read_bytes() == b"a" * 100_000
+        with pytest.raises(musicapi.FileTooLargeError):
+            await download_clip(http, _clip(clip_id="bomb"), tmp_path, max_bytes=50_000)
+
+
+async def test_a_body_shorter_than_declared_is_a_connection_error(tmp_path: Path) -> None:
+    async def nothing(index: int) -> None:
+        pass
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-length": "100"}, stream=_Stream([b"a" * 10], nothing)
+        )
+
+    async with _serving(handler) as http:
+        with pytest.raises(APIConnectionError, match="clip-1.*cut short after 10 of 100 bytes"):
+            await download_clip(http, _clip(), tmp_path)
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_progress_reports_bytes_as_they_arrive(tmp_path: Path, declared: bool) -> None:
+    async def nothing(index: int) -> None:
+        pass
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-length": "300"} if declared else {}
+        return httpx.Response(200, headers=headers, stream=_Stream([b"a" * 100] * 3, nothing))
+
+    seen: list[tuple[int, int | None]] = []
+    async with _serving(handler) as http:
+        await download_clip(http, _clip(), tmp_path, progress=lambda *update: seen.append(update))
+    total = 300 if declared else None
+    assert seen[0] == (0, total)
+    assert seen[-1] == (300, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"max_bytes": 0}, "max_bytes"),
+        ({"max_bytes": True}, "max_bytes"),
+        ({"max_bytes": 1.5}, "max_bytes"),
+        ({"what": "stems"}, "what"),
+        ({"what": "midi"}, "what"),  # a clip carries no MIDI: that comes from its operation
+    ],
+)
+async def test_bad_download_arguments_are_validation_errors(
+    tmp_path: Path, kwargs: dict[str, Any], field: str
+) -> None:
+    async with _serving(lambda request: httpx.Response(200)) as http:
+        with pytest.raises(RequestValidationError) as caught:
+            await download_clip(http, _clip(), tmp_path, **kwargs)
+    assert caught.value.field == field
+
+
+# -- many files at once ---------------------------------------------------------------------
+
+
+async def test_download_many_saves_every_file_of_every_clip_in_order(
+    client: AsyncMusicAPI, tmp_path: Path
+) -> None:
+    first = await client.sonic.generate(gpt_description_prompt="lofi hip hop")
+    second = await client.sonic.generate(gpt_description_prompt="jazz trio")
+    seen: list[tuple[int, int | None]] = []
+    paths = await _download.download_many(
+        client._transport.http_client,
+        [first, second.clips[1]],
+        tmp_path,
+        what=("audio", "image", "audio"),
+        progress=lambda *update: seen.append(update),
+    )
+    clips = [*first.clips, second.clips[1]]
+    assert [path.name for path in paths] == [
+        f"{_download.clip_stem(clip)}{suffix}" for clip in clips for suffix in (".wav", ".jpg")
+    ]
+    total = sum(path.stat().st_size for path in paths)
+    assert seen[-1] == (total, total)
+    assert all(isinstance(done, int) for done, _ in seen)
+
+
+async def test_download_many_keeps_to_its_concurrency(tmp_path: Path) -> None:
+    running = peak = 0
+
+    async def pause(index: int) -> None:
+        await anyio.sleep(0.01)
+
+    class Counting(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+
+            async def finish(index: int) -> None:
+                nonlocal running
+                await pause(index)
+                if index == 2:
+                    running -= 1
+
+            return httpx.Response(200, stream=_Stream([b"a", b"b", b""], finish))
+
+    clips = [_clip(f"{CDN}/{n}.wav", clip_id=f"c{n}") for n in range(9)]
+    async with httpx.AsyncClient(transport=Counting()) as http:
+        paths = await _download.download_many(http, clips, tmp_path, concurrency=3)
+    assert len(paths) == 9
+    assert peak == 3
+
+
+async def test_download_many_checks_every_url_before_fetching_any(tmp_path: Path) -> None:
+    recorder = _mock(lambda request: httpx.Response(200, content=b"x"))
+    clips = [_clip(clip_id="ok"), _clip(None, clip_id="broken")]
+    async with httpx.AsyncClient(transport=recorder) as http:
+        with pytest.raises(musicapi.FileURLMissingError, match="broken"):
+            await _download.download_many(http, clips, tmp_path)
+    assert recorder.requests == []
+
+
+async def test_download_many_stops_at_the_first_failure_and_raises_it_as_itself(
+    tmp_path: Path,
+) -> None:
+    async def stall(index: int) -> None:
+        await anyio.sleep_forever()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/gone.wav":
+            return httpx.Response(410)
+        if request.url.path == "/done.wav":
+            return httpx.Response(200, content=b"done")
+        return httpx.Response(200, stream=_Stream([b"partial", b"never"], stall))
+
+    names = ("done", "slow-1", "gone", "slow-2")
+    clips = [_clip(f"{CDN}/{name}.wav", clip_id=name) for name in names]
+    async with _serving(handler) as http:
+        with anyio.fail_after(5), pytest.raises(musicapi.FileGoneError, match="clip gone"):
+            await _download.download_many(http, clips, tmp_path, concurrency=4)
+    assert set(_files(tmp_path)) <= {"Song_-_done.wav"}  # the stalled ones left no partial
+
+
+@pytest.mark.parametrize(
+    ("items", "kwargs", "field"),
+    [
+        ("not clips", {}, "items"),
+        ([object()], {}, "items"),
+        ([], {"concurrency": 0}, "concurrency"),
+        ([], {"what": ()}, "what"),
+        ([], {"what": ["audio", "wav"]}, "what"),
+        ([], {"max_bytes": -1}, "max_bytes"),
+    ],
+)
+async def test_download_many_arguments_are_checked(
+    tmp_path: Path, items: Any, kwargs: dict[str, Any], field: str
+) -> None:
+    async with _serving(lambda request: httpx.Response(200)) as http:
+        with pytest.raises(RequestValidationError) as caught:
+            await _download.download_many(http, items, tmp_path, **kwargs)
+    assert caught.value.field == field
+
+
+async def test_download_many_sends_no_credentials(tmp_path: Path) -> None:
+    recorder = _mock(lambda request: httpx.Response(200, content=request.url.path.encode()))
+    user_client = httpx.AsyncClient(
+        transport=recorder,
+        headers={"Authorization": f"Bearer {KEY}"},
+        auth=httpx.BasicAuth("u", KEY),
+    )
+    clips = [Clip(clip_id="c", title="t", audio_url=f"{CDN}/a.mp3", image_url=f"{CDN}/c.png")]
+    async with user_client:
+        paths = await _download.download_many(user_client, clips, tmp_path, what=["audio", "image"])
+    assert [path.suffix for path in paths] == [".mp3", ".png"]
+    assert len(recorder.requests) == 2
+    assert not any(_carries_credentials(r) for r in recorder.requests)
+
+
+async def test_download_file_names_the_clip_and_the_file_in_its_errors(tmp_path: Path) -> None:
+    async with _serving(lambda request: httpx.Response(404)) as http:
+        with pytest.raises(musicapi.FileNotFoundOnHostError, match="the WAV of clip c-1") as caught:
+            await _download.download_file(
+                http, f"{CDN}/x.wav", tmp_path, name_stem="s", clip_id="c-1", label="WAV"
+            )
+        with pytest.raises(musicapi.FileURLMissingError, match="clip c-2") as missing:
+            await _download.download_file(http, None, tmp_path, name_stem="s", clip_id="c-2")
+    assert (caught.value.clip_id, caught.value.kind) == ("c-1", "audio")
+    assert missing.value.clip_id == "c-2"
