@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from typing_extensions import Self
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -35,18 +38,20 @@ OFFICIAL_SDK_VERSION = "0.1.0"
 API_KEY = "bench-key"
 
 
-class Sandbox:
-    """A `python -m musicapi.sandbox` child process on a free loopback port."""
+class ChildServer:
+    """A server in a child process that prints its base URL on its first line of output."""
 
     def __init__(self, *args: str) -> None:
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
 
-    def __enter__(self) -> Sandbox:
-        cmd = [sys.executable, "-m", "musicapi.sandbox", "--host", "127.0.0.1", "--port", "0"]
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         self.proc = subprocess.Popen(
-            [*cmd, *self.args],
+            [*self.command(), *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -56,7 +61,7 @@ class Sandbox:
         if not line.startswith("http://"):
             err = self.proc.stderr.read() if self.proc.stderr else ""
             self.proc.kill()
-            raise RuntimeError(f"the sandbox did not start: {line!r} {err}")
+            raise RuntimeError(f"{self.command()} did not start: {line!r} {err}")
         self.base_url = line
         return self
 
@@ -64,12 +69,8 @@ class Sandbox:
     def origin(self) -> str:
         return self.base_url.rsplit("/api/", 1)[0]
 
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.origin}/_sandbox/stats", timeout=10) as r:
-            return json.loads(r.read())
-
     def cpu_seconds(self) -> float | None:
-        """CPU time (user + system) the sandbox process has used so far, from /proc."""
+        """CPU time (user + system) the server process has used so far, from /proc."""
         if self.proc is None:
             return None
         try:
@@ -87,6 +88,35 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class Sandbox(ChildServer):
+    """A `python -m musicapi.sandbox` child process on a free loopback port."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "musicapi.sandbox", "--host", "127.0.0.1", "--port", "0"]
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.origin}/_sandbox/stats", timeout=10) as r:
+            return json.loads(r.read())
+
+    def set_faults(self, **knobs: Any) -> dict[str, Any]:
+        """Set fault knobs through `POST /_sandbox/faults`; return the knobs now in force."""
+        request = urllib.request.Request(
+            f"{self.origin}/_sandbox/faults",
+            data=json.dumps(knobs).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return json.loads(r.read())
+
+
+class FixedServer(ChildServer):
+    """`_fixed_server.py` in a child process: fixed bodies for `GET /sonic/task/<id>`."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(HERE / "_fixed_server.py"), "--port", "0"]
 
 
 def cpu_now() -> float:
@@ -168,6 +198,34 @@ def _fmt(value: Any) -> str:
 
 def verdict(value: float, target: float) -> str:
     return "ok" if value <= target else "MISSED"
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, min and max of some runs' values (the figures every table quotes)."""
+    ordered = sorted(values)
+    return {
+        "median": statistics.median(ordered),
+        "min": ordered[0],
+        "max": ordered[-1],
+        "n": len(ordered),
+    }
+
+
+def fmt_spread(s: dict[str, float], fmt: str = "{:.2f}") -> str:
+    """`median (min–max)`, or just the value when there was one run."""
+    if s["n"] == 1 or s["min"] == s["max"]:
+        return fmt.format(s["median"])
+    return f"{fmt.format(s['median'])} ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub markdown table, first column left-aligned, the others right-aligned."""
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+    ]
+    lines.extend("| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows)
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager

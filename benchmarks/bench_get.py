@@ -1,22 +1,27 @@
-"""Client CPU per `sonic.get` against a fast local server, as ratios against raw httpx.
+"""Client CPU per `sonic.get` against a minimal fixed-body server, as ratios against raw httpx.
 
-A sandbox runs in a child process, so its CPU is not counted. One task is created
-through the SDK; then five ways of fetching `GET /sonic/task/{id}` are timed,
-interleaved in rounds (each round runs every variant once, in a rotating order) after
-a warm-up, so that drift in the machine's speed hits all of them alike:
+The server is `_fixed_server.py` in a child process (so its CPU is not counted): it
+answers `GET /api/v1/sonic/task/<id>` with a fixed 202 `{"type":"not_ready"}`, or a
+fixed 200 with two clips, and does nothing else, so that its own cost does not blur
+the ratios (the sandbox's request handling is much heavier). Five ways of fetching a
+task are timed, interleaved in rounds (each round runs every variant once, in a
+rotating order) after a warm-up, so that drift in the machine's speed hits all of them
+alike:
 
   a  raw httpx.AsyncClient GET + json.loads                      (asyncio, main thread)
   b  AsyncMusicAPI.sonic.get(task_id)                            (asyncio, main thread)
   c  raw httpx.AsyncClient GET + json.loads via portal.call      (bare blocking portal)
   d  MusicAPI.sonic.get(task_id)                                 (the sync facade)
   e  raw httpx.Client GET + json.loads                           (sync)
-  b0, d0  b and d with `rate_limit=1e9`, so the client's pacing never sleeps
-          (information: it separates the cost of the default pacing from the rest)
+  b0, d0  with --explicit-rate: b and d with `rate_limit=1e9`, the path of a client
+          with an explicit ceiling, which paces every request (information)
 
 The raw variants send the SDK's own headers (Authorization, Accept, User-Agent).
 CPU is `time.process_time()` of this process (every thread, so the portal thread
-counts), per call. Ratios: b/a (target <= 1.15), d/c (target <= 1.10), d/e (information).
-Both a running task (202 not_ready) and a finished one (200 with two clips) are measured.
+counts), per call. Each ratio is the median over rounds of the round's ratio (both
+variants ran in the same round), with its spread (min-max) over the rounds:
+b/a (target <= 1.0), d/c (target <= 1.0), d/e and c/e (information). Both bodies are
+measured: a running task (202) and a finished one (200, two clips).
 
     python benchmarks/bench_get.py [--rounds 30] [--batch 100] [--quick] [--profile]
 """
@@ -35,23 +40,23 @@ import time
 from typing import Any
 
 import _common
-import anyio
 import httpx
 from anyio.from_thread import start_blocking_portal
 
 from musicapi import AsyncMusicAPI, MusicAPI
 
-TARGET_ASYNC = 1.15
-TARGET_SYNC = 1.10
-VARIANTS = ("a", "b", "c", "d", "e", "b0", "d0")
+TARGET_ASYNC = 1.0
+TARGET_SYNC = 1.0
+BASE_VARIANTS = ("a", "b", "c", "d", "e")
+EXPLICIT_RATE_VARIANTS = ("b0", "d0")
 LABELS = {
     "a": "raw httpx.AsyncClient + json.loads",
     "b": "AsyncMusicAPI.sonic.get",
     "c": "raw AsyncClient via bare portal.call",
     "d": "MusicAPI.sonic.get (sync facade)",
     "e": "raw httpx.Client + json.loads",
-    "b0": "b with rate_limit=1e9 (pacing never sleeps)",
-    "d0": "d with rate_limit=1e9 (pacing never sleeps)",
+    "b0": "b with rate_limit=1e9 (explicit ceiling: paced)",
+    "d0": "d with rate_limit=1e9 (explicit ceiling: paced)",
 }
 
 
@@ -79,22 +84,28 @@ def _headers() -> dict[str, str]:
 class Runner:
     """Holds one client per variant, each kept alive over every round."""
 
-    def __init__(self, base_url: str, task_id: str) -> None:
+    def __init__(self, base_url: str, task_id: str, variants: tuple[str, ...]) -> None:
         self.base_url = base_url
         self.task_id = task_id
+        self.variants = variants
         self.url = f"{base_url}/sonic/task/{task_id}"
         self.headers = _headers()
         self.loop = asyncio.Runner()
         self.raw_async: httpx.AsyncClient = self.loop.run(self._make_async_client())
         self.sdk_async: AsyncMusicAPI = self.loop.run(self._make_sdk())
-        self.sdk_async_unpaced: AsyncMusicAPI = self.loop.run(self._make_sdk(rate_limit=1e9))
         self.portal_cm = start_blocking_portal("asyncio")
         self.portal = self.portal_cm.__enter__()
         self.portal_client: httpx.AsyncClient = self.portal.call(self._make_async_client)
         self.sdk_sync = MusicAPI(api_key=_common.API_KEY, base_url=base_url)
-        self.sdk_sync_unpaced = MusicAPI(api_key=_common.API_KEY, base_url=base_url, rate_limit=1e9)
         self.raw_sync = httpx.Client(timeout=60.0)
-        self.statuses: dict[str, set[int]] = {}
+        self.sdk_async_paced: AsyncMusicAPI | None = None
+        self.sdk_sync_paced: MusicAPI | None = None
+        if "b0" in variants:
+            self.sdk_async_paced = self.loop.run(self._make_sdk(rate_limit=1e9))
+        if "d0" in variants:
+            self.sdk_sync_paced = MusicAPI(
+                api_key=_common.API_KEY, base_url=base_url, rate_limit=1e9
+            )
 
     async def _make_async_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=60.0)
@@ -121,11 +132,11 @@ class Runner:
 
         return self.loop.run(run())
 
-    def _batch_b(self, n: int, unpaced: bool = False) -> tuple[float, float]:
-        client = self.sdk_async_unpaced if unpaced else self.sdk_async
+    def _batch_b(self, n: int, client: AsyncMusicAPI | None = None) -> tuple[float, float]:
+        sdk = client or self.sdk_async
 
         async def run() -> tuple[float, float]:
-            get, task_id = client.sonic.get, self.task_id
+            get, task_id = sdk.sonic.get, self.task_id
             w0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n):
                 await get(task_id)
@@ -140,15 +151,9 @@ class Runner:
             call(get, client)
         return time.process_time() - c0, time.perf_counter() - w0
 
-    def _batch_b0(self, n: int) -> tuple[float, float]:
-        return self._batch_b(n, unpaced=True)
-
-    def _batch_d0(self, n: int) -> tuple[float, float]:
-        return self._batch_d(n, unpaced=True)
-
-    def _batch_d(self, n: int, unpaced: bool = False) -> tuple[float, float]:
-        client = self.sdk_sync_unpaced if unpaced else self.sdk_sync
-        get, task_id = client.sonic.get, self.task_id
+    def _batch_d(self, n: int, client: MusicAPI | None = None) -> tuple[float, float]:
+        sdk = client or self.sdk_sync
+        get, task_id = sdk.sonic.get, self.task_id
         w0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             get(task_id)
@@ -162,6 +167,12 @@ class Runner:
             loads(response.content)
         return time.process_time() - c0, time.perf_counter() - w0
 
+    def _batch_b0(self, n: int) -> tuple[float, float]:
+        return self._batch_b(n, self.sdk_async_paced)
+
+    def _batch_d0(self, n: int) -> tuple[float, float]:
+        return self._batch_d(n, self.sdk_sync_paced)
+
     def check(self) -> dict[str, Any]:
         """One call of each variant, to show they all see the same answer."""
         seen: dict[str, Any] = {}
@@ -170,9 +181,11 @@ class Runner:
         seen["c"] = self.portal.call(self._raw_get, self.portal_client)[0]
         seen["d"] = self.sdk_sync.sonic.get(self.task_id).state
         seen["e"] = self.raw_sync.get(self.url, headers=self.headers).status_code
-        seen["b0"] = self.loop.run(self.sdk_async_unpaced.sonic.get(self.task_id)).state
-        seen["d0"] = self.sdk_sync_unpaced.sonic.get(self.task_id).state
-        return seen
+        if self.sdk_async_paced is not None:
+            seen["b0"] = self.loop.run(self.sdk_async_paced.sonic.get(self.task_id)).state
+        if self.sdk_sync_paced is not None:
+            seen["d0"] = self.sdk_sync_paced.sonic.get(self.task_id).state
+        return {k: str(v) for k, v in seen.items()}
 
     def profile_b(self, n: int, top: int) -> dict[str, Any]:
         """cProfile n calls of (b) and of (a); report where (b) spends what (a) does not."""
@@ -207,8 +220,10 @@ class Runner:
 
     def close(self) -> None:
         self.sdk_sync.close()
-        self.sdk_sync_unpaced.close()
-        self.loop.run(self.sdk_async_unpaced.aclose())
+        if self.sdk_sync_paced is not None:
+            self.sdk_sync_paced.close()
+        if self.sdk_async_paced is not None:
+            self.loop.run(self.sdk_async_paced.aclose())
         self.raw_sync.close()
         self.portal.call(self.portal_client.aclose)
         self.portal_cm.__exit__(None, None, None)
@@ -327,110 +342,111 @@ def print_profile(prof: dict[str, Any], top: int) -> None:
     print(prof["b_cumulative"])
 
 
+RATIOS = (("b", "a"), ("d", "c"), ("d", "e"), ("c", "e"), ("b0", "a"), ("d0", "c"))
+TARGETS = {"b/a": TARGET_ASYNC, "d/c": TARGET_SYNC}
+
+
 def measure(runner: Runner, rounds: int, batch: int, warmup: int) -> dict[str, Any]:
-    for v in VARIANTS:
+    variants = runner.variants
+    for v in variants:
         runner.batch(v, warmup)
-    per_round: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    wall_round: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    cpu_total = dict.fromkeys(VARIANTS, 0.0)
+    per_round: dict[str, list[float]] = {v: [] for v in variants}
+    wall_round: dict[str, list[float]] = {v: [] for v in variants}
+    cpu_total = dict.fromkeys(variants, 0.0)
     for r in range(rounds):
-        order = VARIANTS[r % len(VARIANTS) :] + VARIANTS[: r % len(VARIANTS)]
+        order = variants[r % len(variants) :] + variants[: r % len(variants)]
         for v in order:
             cpu, wall = runner.batch(v, batch)
             per_round[v].append(cpu / batch)
             wall_round[v].append(wall / batch)
             cpu_total[v] += cpu
     calls = rounds * batch
-    cpu_us = {v: statistics.median(per_round[v]) * 1e6 for v in VARIANTS}
-    mean_us = {v: cpu_total[v] / calls * 1e6 for v in VARIANTS}
-    wall_us = {v: statistics.median(wall_round[v]) * 1e6 for v in VARIANTS}
+    cpu_us = {v: statistics.median(per_round[v]) * 1e6 for v in variants}
+    mean_us = {v: cpu_total[v] / calls * 1e6 for v in variants}
+    wall_us = {v: statistics.median(wall_round[v]) * 1e6 for v in variants}
 
     def paired(x: str, y: str) -> dict[str, float]:
         ratios = sorted(p / q for p, q in zip(per_round[x], per_round[y], strict=True))
         return {
-            "median": statistics.median(ratios),
+            **_common.spread(ratios),
             "p10": ratios[len(ratios) // 10],
             "p90": ratios[min(len(ratios) - 1, (len(ratios) * 9) // 10)],
+            "ratio_of_medians": cpu_us[x] / cpu_us[y],
         }
 
-    ratios = {
-        "b/a": cpu_us["b"] / cpu_us["a"],
-        "d/c": cpu_us["d"] / cpu_us["c"],
-        "d/e": cpu_us["d"] / cpu_us["e"],
-        "c/e": cpu_us["c"] / cpu_us["e"],
-        "b0/a": cpu_us["b0"] / cpu_us["a"],
-        "d0/c": cpu_us["d0"] / cpu_us["c"],
-    }
+    ratios = {f"{x}/{y}": paired(x, y) for x, y in RATIOS if x in variants and y in variants}
     return {
+        "rounds": rounds,
         "calls_per_variant": calls,
         "cpu_us_per_call_median": cpu_us,
         "cpu_us_per_call_mean": mean_us,
         "wall_us_per_call_median": wall_us,
         "ratios": ratios,
-        "paired_round_ratios": {k: paired(*k.split("/")) for k in ratios},
+        "per_round_cpu_us": {v: [c * 1e6 for c in per_round[v]] for v in variants},
     }
 
 
-def report(name: str, result: dict[str, Any]) -> None:
+def report(name: str, result: dict[str, Any], variants: tuple[str, ...]) -> None:
     cpu, mean, wall = (
         result["cpu_us_per_call_median"],
         result["cpu_us_per_call_mean"],
         result["wall_us_per_call_median"],
     )
-    rows = [[f"{v}  {LABELS[v]}", cpu[v], mean[v], wall[v]] for v in VARIANTS]
+    rows = [[f"{v}  {LABELS[v]}", cpu[v], mean[v], wall[v]] for v in variants]
     print(
         _common.table(
             ["variant", "CPU us/call (median)", "CPU us/call (mean)", "wall us/call"],
             rows,
-            title=f"\n== {name}: {result['calls_per_variant']} calls per variant, "
-            f"answer {result['check']}",
+            title=f"\n== {name}: {result['rounds']} rounds, {result['calls_per_variant']} calls "
+            f"per variant, answers {result['check']}",
         )
     )
-    r, p = result["ratios"], result["paired_round_ratios"]
-    targets = {"b/a": TARGET_ASYNC, "d/c": TARGET_SYNC}
     rows = []
-    for key in ("b/a", "d/c", "d/e", "c/e", "b0/a", "d0/c"):
-        target = targets.get(key)
+    for key, r in result["ratios"].items():
+        target = TARGETS.get(key)
         rows.append(
             [
                 key,
-                f"{r[key]:.3f}",
-                f"{p[key]['p10']:.3f}..{p[key]['p90']:.3f}",
-                f"<= {target:.2f}" if target else "info",
-                _common.verdict(r[key], target) if target else "",
+                f"{r['median']:.3f}",
+                f"{r['min']:.3f}–{r['max']:.3f}",
+                f"{r['p10']:.3f}–{r['p90']:.3f}",
+                f"≤ {target:.2f}" if target else "info",
+                _common.verdict(r["median"], target) if target else "",
             ]
         )
     print()
-    print(_common.table(["ratio", "CPU ratio", "per-round p10..p90", "target", ""], rows))
+    print(
+        _common.table(
+            ["ratio", "median of rounds", "spread (min–max)", "p10–p90", "target", ""], rows
+        )
+    )
 
 
-def create_task(base_url: str) -> str:
-    with MusicAPI(api_key=_common.API_KEY, base_url=base_url) as client:
-        return client.sonic.create(
-            custom_mode=False, mv="sonic-v5", gpt_description_prompt="benchmark synthwave"
-        ).task_id
+SCENARIOS = {
+    "not_ready": ("running task (202 not_ready)", "running-0001"),
+    "finished": ("finished task (200, two clips)", "done-0001"),
+}
 
 
-def scenario(name: str, task_seconds: float, args: argparse.Namespace) -> dict[str, Any]:
-    with _common.Sandbox("--task-seconds", str(task_seconds), "--credits", "100000") as sb:
-        task_id = create_task(sb.base_url)
-        if task_seconds < 1:
-            time.sleep(task_seconds + 0.2)
-        runner = Runner(sb.base_url, task_id)
+def scenario(key: str, args: argparse.Namespace, variants: tuple[str, ...]) -> dict[str, Any]:
+    name, task_id = SCENARIOS[key]
+    with _common.FixedServer() as server:
+        runner = Runner(server.base_url, task_id, variants)
         try:
             check = runner.check()
-            server_cpu0 = sb.cpu_seconds()
+            server_cpu0 = server.cpu_seconds()
             result = measure(runner, args.rounds, args.batch, args.warmup)
-            server_cpu1 = sb.cpu_seconds()
+            server_cpu1 = server.cpu_seconds()
             result["check"] = check
             if server_cpu0 is not None and server_cpu1 is not None:
                 result["server_cpu_us_per_request"] = (
                     (server_cpu1 - server_cpu0)
-                    / (result["calls_per_variant"] * len(VARIANTS))
+                    / (result["calls_per_variant"] * len(variants))
                     * 1e6
                 )
-            report(name, result)
-            missed = result["ratios"]["b/a"] > TARGET_ASYNC or result["ratios"]["d/c"] > TARGET_SYNC
+            report(name, result, variants)
+            ratios = result["ratios"]
+            missed = any(ratios[k]["median"] > t for k, t in TARGETS.items())
             if args.profile or (missed and not args.no_profile):
                 prof = runner.profile_b(args.profile_calls, args.profile_top)
                 result["profile"] = prof
@@ -449,9 +465,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=int, default=200, help="warm-up calls per variant (default 200)"
     )
+    parser.add_argument(
+        "--explicit-rate",
+        action="store_true",
+        help="also time b0 and d0: b and d with rate_limit=1e9 (information)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run (< 60 s)")
-    parser.add_argument("--profile", action="store_true", help="always cProfile (b)")
-    parser.add_argument("--no-profile", action="store_true", help="never cProfile (b)")
+    parser.add_argument("--profile", action="store_true", help="always cProfile (b) against (a)")
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="never cProfile (by default (b) is profiled when a target is missed, "
+        "except in a --quick run)",
+    )
     parser.add_argument(
         "--profile-calls", type=int, default=500, help="gets profiled (default 500)"
     )
@@ -459,39 +485,60 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="bench_get", help="results file name")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.batch, args.warmup = 5, 40, 40
+        args.rounds, args.batch, args.warmup = 9, 50, 100
         args.profile_calls = 200
+        args.no_profile = args.no_profile or not args.profile
+    variants = BASE_VARIANTS + (EXPLICIT_RATE_VARIANTS if args.explicit_rate else ())
     print(
         f"bench_get: {args.rounds} rounds x {args.batch} calls per variant "
-        f"(+{args.warmup} warm-up), httpx {httpx.__version__}, anyio, Python {sys.version.split()[0]}"
+        f"(+{args.warmup} warm-up), variants {', '.join(variants)}, against a fixed-body "
+        f"server; httpx {httpx.__version__}, Python {sys.version.split()[0]}",
+        flush=True,
     )
-    results = {
-        "not_ready": scenario("running task (202 not_ready)", 100_000, args),
-        "finished": scenario("finished task (200, two clips)", 0.05, args),
-    }
+    t0 = time.perf_counter()
+    results = {key: scenario(key, args, variants) for key in SCENARIOS}
+    elapsed = time.perf_counter() - t0
+
     summary = {
-        key: {
-            "b/a": results[key]["ratios"]["b/a"],
-            "d/c": results[key]["ratios"]["d/c"],
-            "d/e": results[key]["ratios"]["d/e"],
-            "b0/a": results[key]["ratios"]["b0/a"],
-            "d0/c": results[key]["ratios"]["d0/c"],
-        }
-        for key in results
+        key: {ratio: v["median"] for ratio, v in results[key]["ratios"].items()} for key in results
     }
-    path = _common.write_results(
-        args.name,
-        {
-            "args": vars(args),
-            "targets": {"b/a": TARGET_ASYNC, "d/c": TARGET_SYNC},
-            "summary": summary,
-            "scenarios": results,
-        },
-    )
-    print(f"\nresults: {path}")
+    data = {
+        "args": vars(args),
+        "targets": TARGETS,
+        "server": "benchmarks/_fixed_server.py (fixed bodies, child process)",
+        "elapsed_seconds": elapsed,
+        "summary": summary,
+        "scenarios": results,
+    }
+    print()
+    print(render(data))
+    print(f"\nelapsed {elapsed:.0f} s")
+    path = _common.write_results(args.name, data)
+    print(f"results: {path}")
     return 0
 
 
+def render(data: dict[str, Any]) -> str:
+    """The markdown table of one run, from its results (as written to the JSON file)."""
+    args = data["args"]
+    rows = []
+    for key, r in data["scenarios"].items():
+        for ratio, v in r["ratios"].items():
+            target = data["targets"].get(ratio)
+            rows.append(
+                [
+                    f"{ratio} ({key})",
+                    f"{v['median']:.3f}",
+                    f"{v['min']:.3f}–{v['max']:.3f}",
+                    f"≤ {target:.1f} {_common.verdict(v['median'], target)}" if target else "info",
+                ]
+            )
+    return (
+        f"### per-call CPU ratios, fixed-body server: median over {args['rounds']} rounds "
+        f"of {args['batch']} calls, spread min–max\n\n"
+        + _common.markdown_table(["variant", "median ratio", "spread", "target"], rows)
+    )
+
+
 if __name__ == "__main__":
-    _ = anyio  # imported so a missing anyio fails early
     sys.exit(main())
