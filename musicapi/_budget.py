@@ -47,7 +47,10 @@ The rules, and why each one is there:
   an idle client, or one whose demand is below its pace, learns nothing about the server,
   so a burst after a quiet minute starts at the pace it had, not far above.
 * **Honour `Retry-After`.** Every request waits until the pause is over, then resumes at
-  the pace without a catch-up burst.
+  the pace without a catch-up burst. A run of 429s that each ask for a pause, with no
+  other answer between them, is one episode: the server is spacing the client itself,
+  and halving again at each one would sink the pace to the floor for minutes after it
+  recovers (30 early 429s made a 2,000-job batch take 7 times its bound).
 
 Simulated against a token-bucket server (tests/unit/test_budget_simulation.py), 64
 senders hold a 250 requests/s limit at 100 % of it with about one 429 every five seconds,
@@ -240,6 +243,7 @@ class RequestBudget:
         self._returned = 0  # the number of the request whose slot was released last
         self._episode_mark = 0  # the last number paced before the last decrease
         self._episode_at: float | None = None
+        self._answered_since_decrease = False
         self._old_in_flight = 0  # requests paced before the last decrease, not yet back
         self._max_in_flight = max_in_flight
         self._in_flight = 0
@@ -386,6 +390,7 @@ class RequestBudget:
         """Record an answer that was not a 429: climb, if the client is rate-bound."""
         now = self._clock.now()
         self._sent_rate.add(now)
+        self._answered_since_decrease = True
         last, self._last_answer = self._last_answer, now
         if last is None or self._rate >= self._cap or now < self._paused_until:
             return
@@ -411,12 +416,14 @@ class RequestBudget:
         now = self._clock.now()
         self._sent_rate.add(now)
         self._last_answer = now
+        pausing = retry_after is not None and retry_after > 0
         if self._episode_at is None or (
             self._returned > self._episode_mark
             and (self._old_in_flight <= 0 or now - self._episode_at >= EPISODE_MAX_SECONDS)
+            and (self._answered_since_decrease or not pausing)
         ):
             self._decrease(now)
-        if retry_after is not None and retry_after > 0:
+        if pausing:
             self._paused_until = max(self._paused_until, now + retry_after)
             # Resume at the pace after the pause, without a catch-up burst.
             self._next = max(self._next, self._paused_until)
@@ -437,5 +444,6 @@ class RequestBudget:
         self._target = min(self._cap, max(self._floor, reference * PLATEAU_FRACTION))
         self._base = min(self._cap, max(self._floor, reference * DECREASE_FACTOR))
         self._climb = 0.0
+        self._answered_since_decrease = False
         self._set_rate(self._base)
         self._next = max(self._next, now)  # no burst credit left

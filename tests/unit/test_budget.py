@@ -237,10 +237,16 @@ class TestRateLimited:
         assert budget.rate_limited == 3
         assert budget.snapshot().learned_ceiling == DEFAULT_RATE
         clock.advance(10.0)
-        # A request sent at the halved pace is refused too: that is a new episode.
+        # Refused again before any other answer, with a pause: the server is spacing
+        # the client with Retry-After, and that is still the same episode.
         await _request(budget, clock, status=429, retry_after=1.0)
-        assert budget.rate == DEFAULT_RATE / 4
-        assert budget.rate_limited == 4
+        assert budget.rate == DEFAULT_RATE / 2
+        # A request sent at the halved pace is refused after the pace worked: that is
+        # a new episode.
+        await _request(budget, clock)  # (the pace may climb a little on this answer)
+        await _request(budget, clock, status=429, retry_after=1.0)
+        assert budget.rate <= DEFAULT_RATE * 0.35
+        assert budget.rate_limited == 5
 
     async def test_burst_of_100_429s_arriving_together_halves_once(self) -> None:
         clock = FakeClock()
@@ -698,3 +704,42 @@ async def _run_in_scope(
 ) -> None:
     with scope:
         await fn(*args)
+
+
+async def test_a_run_of_429s_that_each_ask_for_a_pause_halves_once() -> None:
+    # Issue 8: 30 early 429s with Retry-After, each answering the first request sent
+    # after the last pause, sank the pace to the floor and the batch took 7x its bound.
+    from musicapi._budget import DEFAULT_RATE, RequestBudget
+    from musicapi.testing import FakeClock
+
+    clock = FakeClock()
+    budget = RequestBudget(clock, rate_limit=None, max_in_flight=64)
+    for _ in range(30):
+        await budget.pace()
+        async with budget.slot():
+            pass
+        budget.on_rate_limited(0.5)
+    assert budget.rate >= DEFAULT_RATE / 2
+    await budget.pace()
+    async with budget.slot():
+        pass
+    budget.on_answer()
+    await budget.pace()
+    async with budget.slot():
+        pass
+    budget.on_rate_limited(None)  # a 429 after the pace worked again is a new episode
+    assert budget.rate < DEFAULT_RATE / 2
+
+
+async def test_429s_without_a_pause_keep_halving() -> None:
+    from musicapi._budget import DEFAULT_RATE, RequestBudget
+    from musicapi.testing import FakeClock
+
+    clock = FakeClock()
+    budget = RequestBudget(clock, rate_limit=None, max_in_flight=64)
+    for _ in range(4):
+        await budget.pace()
+        async with budget.slot():
+            pass
+        budget.on_rate_limited(None)
+    assert budget.rate <= DEFAULT_RATE / 8
