@@ -46,11 +46,14 @@ The rules, and why each one is there:
   waited on the pace within `BOUND_GRACE_SECONDS`, and not during a `Retry-After` pause:
   an idle client, or one whose demand is below its pace, learns nothing about the server,
   so a burst after a quiet minute starts at the pace it had, not far above.
-* **Honour `Retry-After`.** Every request waits until the pause is over, then resumes at
-  the pace without a catch-up burst. A run of 429s that each ask for a pause, with no
-  other answer between them, is one episode: the server is spacing the client itself,
-  and halving again at each one would sink the pace to the floor for minutes after it
-  recovers (30 early 429s made a 2,000-job batch take 7 times its bound).
+* **Honour `Retry-After`.** The 429 that opens an episode pauses every request until its
+  `Retry-After` is over (a 429 during that pause may lengthen it); then requests resume
+  at the pace without a catch-up burst. A run of 429s that each ask for a pause, with no
+  other answer between them, is one episode: each refused request waits its own
+  `Retry-After` before it is resent (the transport and the batch see to that), but the
+  whole client is neither halved nor paused again for each one. Doing so sank the pace
+  to the floor and chained the pauses end to end: 30 early 429s made a 2,000-job batch
+  take 2 to 7 times its bound.
 
 Simulated against a token-bucket server (tests/unit/test_budget_simulation.py), 64
 senders hold a 250 requests/s limit at 100 % of it with about one 429 every five seconds,
@@ -417,13 +420,14 @@ class RequestBudget:
         self._sent_rate.add(now)
         self._last_answer = now
         pausing = retry_after is not None and retry_after > 0
-        if self._episode_at is None or (
+        opens_episode = self._episode_at is None or (
             self._returned > self._episode_mark
             and (self._old_in_flight <= 0 or now - self._episode_at >= EPISODE_MAX_SECONDS)
             and (self._answered_since_decrease or not pausing)
-        ):
+        )
+        if opens_episode:
             self._decrease(now)
-        if pausing:
+        if pausing and (opens_episode or now < self._paused_until):
             self._paused_until = max(self._paused_until, now + retry_after)
             # Resume at the pace after the pause, without a catch-up burst.
             self._next = max(self._next, self._paused_until)

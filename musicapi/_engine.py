@@ -406,9 +406,10 @@ class Scheduler(Generic[R]):
                 events.unknown(job)
             self._finish(job, error=exc)
         except MusicAPIError as exc:
-            if isinstance(exc, RateLimitError):
+            if isinstance(exc, RateLimitError) and self._waiting:
                 # Maybe the server's limit on jobs running at once: run no more than now.
-                self._job_cap = max(1.0, float(self._waiting))
+                # (With nothing running yet it cannot be that limit: only the pace.)
+                self._job_cap = float(self._waiting)
             self._after_failed_create(job, exc)
         except anyio.get_cancelled_exc_class():
             if sent:  # cannot happen while the create is shielded; never lose it silently
@@ -423,7 +424,8 @@ class Scheduler(Generic[R]):
         else:
             job.task_id = submission.task_id
             job.payload = None
-            self._job_cap = min(float(self._concurrency), self._job_cap + 1)
+            # Grow faster than the jobs it admits, or the window would stay one job wide.
+            self._job_cap = min(float(self._concurrency), self._job_cap * 1.125 + 1)
             now = self._clock.now()
             job.submitted_at = now
             if events is not None:
