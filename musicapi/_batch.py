@@ -154,7 +154,9 @@ class AsyncBatchRun(Generic[R]):
                 f"request {index} cannot be sent: {type(exc).__name__}: {exc}", field="requests"
             )
             return Outcome(request=request, index=index, task_id=None, error=error)
-        job = Job(index=index, request=request, payload=payload)
+        job = Job(
+            index=index, request=request, payload=payload, webhook=bool(body.get("webhook_url"))
+        )
         if self._journal is None:
             return job
         base = fingerprint(body, 0)

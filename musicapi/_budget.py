@@ -268,6 +268,11 @@ class RequestBudget:
         """How many requests are in flight now."""
         return self._in_flight
 
+    @property
+    def max_in_flight(self) -> int:
+        """The cap on requests in flight (the connection pool is sized from it too)."""
+        return self._max_in_flight
+
     def snapshot(self) -> PacingSnapshot:
         """Return the pacing state as a frozen snapshot."""
         return PacingSnapshot(

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from musicapi._clock import Clock
     from musicapi._download import ClipFile, Progress
     from musicapi._models import Clip, Credits, GenerationResult
+    from musicapi.webhooks import EventBus, WebhookReceiver
 
 
 class AsyncMusicAPI:
@@ -57,6 +58,10 @@ class AsyncMusicAPI:
         max_in_flight: The most HTTP requests in flight at once.
         clock: The clock for waits and backoff (`musicapi.testing.FakeClock` in tests).
         poll_policy: How often waits poll.
+        webhooks: A `musicapi.webhooks.WebhookReceiver` (or an event bus that its
+            deliveries reach, such as a `RedisBus` shared by several workers): waits for
+            tasks created with a `webhook_url` return the moment a verified delivery
+            for them arrives, and poll only as a slow fallback meanwhile.
 
     Raises:
         ConfigurationError: A malformed base URL, http to a non-loopback host, or a
@@ -76,6 +81,7 @@ class AsyncMusicAPI:
         max_in_flight: int = 64,
         clock: Clock | None = None,
         poll_policy: PollPolicy | None = None,
+        webhooks: WebhookReceiver | EventBus | None = None,
     ) -> None:
         self._setup(
             ClientConfig.resolve(
@@ -89,6 +95,7 @@ class AsyncMusicAPI:
                 transport=transport,
                 clock=clock,
                 poll_policy=poll_policy,
+                webhooks=webhooks,
             )
         )
 
@@ -113,8 +120,12 @@ class AsyncMusicAPI:
             http_client=config.http_client,
             transport=config.transport,
         )
+        self._wakeups = config.webhooks.subscribe() if config.webhooks is not None else None
         self._engine = TaskEngine(
-            self._clock, config.poll_policy or PollPolicy(), config.max_in_flight
+            self._clock,
+            config.poll_policy or PollPolicy(),
+            self._budget.max_in_flight,
+            wakeups=self._wakeups,
         )
         self._credits = CreditsResource(self._transport, self._clock)
         self.sonic = SonicResource(self._transport, self._engine)
@@ -206,6 +217,8 @@ class AsyncMusicAPI:
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`)."""
+        if self._wakeups is not None:
+            self._wakeups.close()
         await self._transport.aclose()
 
     async def __aenter__(self) -> Self:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from musicapi._clock import Clock  # noqa: TC004
     from musicapi._wait import PollPolicy  # noqa: TC004
+    from musicapi.webhooks import EventBus, WebhookReceiver  # noqa: TC004
 
 __all__ = [
     "BASE_URL_ENV",
@@ -72,6 +73,8 @@ class ClientConfig:
         transport: An httpx transport for the pool the SDK creates, or `None`.
         clock: The clock waits and backoff use, or `None` for the real one.
         poll_policy: How often waits poll, or `None` for the default policy.
+        webhooks: What verified webhook deliveries come from (a
+            `musicapi.webhooks.WebhookReceiver` or an event bus), or `None`.
     """
 
     api_key: str | None = attrs.field(repr=False)
@@ -84,6 +87,7 @@ class ClientConfig:
     transport: httpx.AsyncBaseTransport | None = attrs.field(default=None, repr=False, eq=False)
     clock: Clock | None = attrs.field(default=None, repr=False, eq=False)
     poll_policy: PollPolicy | None = attrs.field(default=None, repr=False, eq=False)
+    webhooks: WebhookReceiver | EventBus | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
     def resolve(
@@ -99,6 +103,7 @@ class ClientConfig:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         poll_policy: PollPolicy | None = None,
+        webhooks: WebhookReceiver | EventBus | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         """Check every argument and build a config, falling back to the environment.
@@ -120,6 +125,8 @@ class ClientConfig:
             transport: An httpx async transport (not with `http_client`), or `None`.
             clock: An object with `now()` and `sleep()`, or `None`.
             poll_policy: A `PollPolicy`, or `None`.
+            webhooks: A `WebhookReceiver` or an event bus (anything with
+                `subscribe()`), or `None`.
             environ: The environment to read (tests); `os.environ` by default.
 
         Raises:
@@ -143,6 +150,7 @@ class ClientConfig:
                 transport=_check_transport(transport),
                 clock=_check_clock(clock),
                 poll_policy=_check_poll_policy(poll_policy),
+                webhooks=_check_webhooks(webhooks),
             )
         except ConfigurationError as exc:
             # Belt and braces: no message quotes a string argument, but a key pasted
@@ -421,6 +429,16 @@ def _check_clock(value: object) -> Any:
             f"{type(value).__name__} has no {' or '.join(f'{name}()' for name in missing)}"
         )
     return value
+
+
+def _check_webhooks(value: object) -> Any:
+    """Return `value` if deliveries can be subscribed to from it (or `None`)."""
+    if value is None or callable(getattr(value, "subscribe", None)):
+        return value
+    raise ConfigurationError(
+        "webhooks must be a musicapi.webhooks.WebhookReceiver or an event bus with "
+        f"subscribe(), not {type(value).__name__}"
+    )
 
 
 def _check_poll_policy(value: object) -> Any:

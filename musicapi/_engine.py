@@ -27,7 +27,7 @@ import heapq
 import itertools
 import math
 import random
-from collections import deque
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
@@ -43,14 +43,13 @@ from musicapi._errors import (
 from musicapi._estimate import DurationEstimator
 from musicapi._models import TaskState
 from musicapi._retry import Failure, Idempotency, decide
-from musicapi._wait import Reading, Step, after_poll, timed_out
+from musicapi._wait import PollPolicy, Reading, Step, after_poll, timed_out
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from musicapi._clock import Clock
     from musicapi._models import TaskSubmission
-    from musicapi._wait import PollPolicy
 
 __all__ = ["Job", "Outcome", "Scheduler", "TaskEngine"]
 
@@ -107,6 +106,8 @@ class Job:
         deadline: The clock time at which waiting for it ends, or `None`.
         first_poll_at: When to poll first, if fixed (a single wait, a resumed job);
             `None` lets a learning batch decide.
+        webhook: The job was created with a `webhook_url` and the client listens for
+            deliveries: it polls only as a slow fallback, and a delivery wakes it.
     """
 
     index: int
@@ -125,6 +126,7 @@ class Job:
     probe_slot: int = 0
     calibrating: bool = False
     busy: bool = False
+    webhook: bool = False
 
 
 class TaskOperations(Protocol[R]):
@@ -166,6 +168,69 @@ class JobEvents(Protocol):
         """The job ended; `body` is the final poll's JSON, if there was one."""
 
 
+class _Delivery(Protocol):
+    @property
+    def task_id(self) -> str | None: ...
+
+
+class Wakeups(Protocol):
+    """A source of verified webhook deliveries (a `musicapi.webhooks` subscription)."""
+
+    async def receive(self) -> _Delivery:
+        """Wait for the next delivery."""
+        ...
+
+
+WEBHOOK_FALLBACK_POLICY = PollPolicy(min_interval=15.0, max_interval=25.0)
+"""How a job that a webhook will wake polls meanwhile: the 15 to 25 s the API's docs
+recommend, so that a lost delivery never loses a job and costs few requests."""
+EARLY_DELIVERIES = 1024
+"""Deliveries kept for task ids nobody waits for yet (a delivery can beat the create's answer)."""
+
+
+class WakeRouter:
+    """Hands each webhook delivery to the scheduler waiting for its task.
+
+    Every scheduler round of the client listens on the one subscription while it runs;
+    whichever round receives a delivery routes it, so concurrent waits never steal each
+    other's wake-ups. Deliveries that arrive while no round runs stay buffered in the
+    subscription; deliveries for a task nobody waits for yet are remembered briefly.
+
+    Args:
+        source: The client's subscription to verified deliveries.
+    """
+
+    def __init__(self, source: Wakeups) -> None:
+        self._source = source
+        self._waiting: dict[str, Callable[[str], None]] = {}
+        self._early: OrderedDict[str, None] = OrderedDict()
+
+    def watch(self, task_id: str, wake: Callable[[str], None]) -> None:
+        """Call `wake(task_id)` when a delivery for `task_id` arrives (at once if one did)."""
+        self._waiting[task_id] = wake
+        if self._early.pop(task_id, 0) is None:
+            wake(task_id)
+
+    def unwatch(self, task_id: str) -> None:
+        """Stop routing deliveries for `task_id`."""
+        self._waiting.pop(task_id, None)
+
+    async def listen(self) -> None:
+        """Receive deliveries and route them, until cancelled."""
+        while True:
+            delivery = await self._source.receive()
+            task_id = delivery.task_id
+            if not isinstance(task_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+                continue
+            wake = self._waiting.get(task_id)
+            if wake is not None:
+                wake(task_id)
+            else:
+                self._early[task_id] = None
+                if len(self._early) > EARLY_DELIVERIES:
+                    self._early.popitem(last=False)
+
+
 class Scheduler(Generic[R]):
     """Runs jobs to their outcomes: one wait, or a whole batch.
 
@@ -183,6 +248,7 @@ class Scheduler(Generic[R]):
             more.
         events: Journal hooks, if any.
         rng: The source of jitter.
+        router: Routes webhook deliveries to jobs, when the client listens for them.
     """
 
     def __init__(
@@ -198,8 +264,11 @@ class Scheduler(Generic[R]):
         feed: Callable[[], Job | Outcome[R] | None],
         events: JobEvents | None = None,
         rng: random.Random | None = None,
+        router: WakeRouter | None = None,
     ) -> None:
         self._ops = ops
+        self._router = router
+        self._watched: dict[str, Job] = {}
         self._clock = clock
         self._policy = policy
         self._max_in_flight = max_in_flight
@@ -224,7 +293,7 @@ class Scheduler(Generic[R]):
         self._probes: set[Job] = set()
         self._longest_running = 0.0
         self._parked: list[Job] = []
-        self._first_polls: deque[Job] = deque()
+        self._first_polls: deque[tuple[Job, int]] = deque()
         self._group: anyio.abc.TaskGroup | None = None
         self._draining = False
         self._wake_scope: anyio.CancelScope | None = None
@@ -251,9 +320,12 @@ class Scheduler(Generic[R]):
         return self._inputs_done and self._active == 0 and self._in_flight == 0
 
     async def _round(self) -> None:
+        listening = anyio.CancelScope()
         async with anyio.create_task_group() as group:
             self._group = group
             self._draining = False
+            if self._router is not None:
+                group.start_soon(self._listen, listening)
             try:
                 while not self._ready and not self._finished() and not self._closed:
                     self._dispatch(group)
@@ -261,11 +333,26 @@ class Scheduler(Generic[R]):
                         break
                     await self._sleep_until_due()
             finally:
+                listening.cancel()
                 self._draining = True
                 self._group = None
                 self._sleep_target = -math.inf
             if self._in_flight:
                 group.cancel_scope.deadline = anyio.current_time() + DRAIN_GRACE
+
+    async def _listen(self, scope: anyio.CancelScope) -> None:
+        """Route webhook deliveries while this round runs (see `WakeRouter`)."""
+        with scope:
+            await self._router.listen()  # type: ignore[union-attr]  # started only with a router
+
+    def _woken(self, task_id: str) -> None:
+        """A verified delivery says the task changed: poll it now (one GET confirms it)."""
+        job = self._watched.get(task_id)
+        if job is None or job.busy:
+            return  # a poll in flight will see the change itself
+        if job in self._parked:
+            self._parked.remove(job)
+        self._schedule(job, self._clock.now())
 
     def _dispatch(self, group: anyio.abc.TaskGroup) -> None:
         now = self._clock.now()
@@ -304,7 +391,7 @@ class Scheduler(Generic[R]):
         """Return the next job that needs a request now, admitting new jobs as allowed."""
         while True:
             if self._first_polls and self._first_poll_due() <= now:
-                job = self._first_polls.popleft()
+                job, _ = self._first_polls.popleft()
                 if job.deadline is not None and now >= job.deadline:
                     self._finish(job, error=timed_out(job.task_id or "", self._timeout, cause=None))
                     continue
@@ -459,6 +546,11 @@ class Scheduler(Generic[R]):
         self._waiting += 1
         if job.deadline is None and self._timeout is not None:
             job.deadline = max(now, job.submitted_at) + self._timeout
+        if self._router is not None and job.task_id is not None:
+            self._watched[job.task_id] = job
+            self._router.watch(job.task_id, self._woken)
+            if job.webhook and job.first_poll_at is None:
+                job.first_poll_at = now + WEBHOOK_FALLBACK_POLICY.next_delay(0.0, rng=self._rng)
         if job.first_poll_at is not None or not self._learn:
             self._schedule(job, job.first_poll_at if job.first_poll_at is not None else now)
         elif self._estimator.estimate is not None:
@@ -477,14 +569,17 @@ class Scheduler(Generic[R]):
         a stale one. Only a poll that is not overdue teaches the estimator.
         """
         job.calibrating = True
-        self._first_polls.append(job)
+        job.token += 1  # any other schedule of it is void
+        self._first_polls.append((job, job.token))
         self._wake_if_earlier(self._first_poll_due())
 
     def _first_poll_due(self) -> float:
         """When the oldest queued first poll is due (never after its job's deadline)."""
+        while self._first_polls and self._first_polls[0][1] != self._first_polls[0][0].token:
+            self._first_polls.popleft()  # woken by a delivery and scheduled afresh
         if not self._first_polls:
             return math.inf
-        job = self._first_polls[0]
+        job = self._first_polls[0][0]
         due = job.submitted_at + (self._estimator.estimate or 0.0)
         return due if job.deadline is None else min(due, job.deadline)
 
@@ -556,7 +651,7 @@ class Scheduler(Generic[R]):
             origin=job.submitted_at,
             deadline=job.deadline,
             timeout=self._timeout,
-            policy=self._policy,
+            policy=self._policy_of(job),
             rng=self._rng,
             soon=at_estimate,
         )
@@ -575,6 +670,10 @@ class Scheduler(Generic[R]):
         else:
             body = answer.body if isinstance(answer, Reading) else None
             self._finish(job, result=step.result, error=step.error, body=body)
+
+    def _policy_of(self, job: Job) -> PollPolicy:
+        """The slow fallback schedule for a job a webhook will wake, else the client's."""
+        return WEBHOOK_FALLBACK_POLICY if job.webhook and self._router else self._policy
 
     def _release_parked(self) -> None:
         """Schedule the parked jobs and the other probes from the task time now known.
@@ -603,6 +702,9 @@ class Scheduler(Generic[R]):
         self._active -= 1
         if job.task_id is not None:
             self._waiting -= 1
+            if self._router is not None:
+                self._router.unwatch(job.task_id)
+                self._watched.pop(job.task_id, None)
             if self._held:
                 self._schedule(self._held.popleft(), self._clock.now())
         if job.probe:
@@ -625,12 +727,21 @@ class TaskEngine:
         clock: The client's clock.
         policy: The client's poll schedule.
         max_in_flight: The client's cap on requests in flight.
+        wakeups: The client's subscription to verified webhook deliveries, if any.
     """
 
-    def __init__(self, clock: Clock, policy: PollPolicy, max_in_flight: int) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        policy: PollPolicy,
+        max_in_flight: int,
+        *,
+        wakeups: Wakeups | None = None,
+    ) -> None:
         self.clock = clock
         self.policy = policy
         self.max_in_flight = max_in_flight
+        self._router = WakeRouter(wakeups) if wakeups is not None else None
         self._rng = random.Random()  # noqa: S311 (poll jitter)
 
     def scheduler(
@@ -655,6 +766,7 @@ class TaskEngine:
             feed=feed,
             events=events,
             rng=self._rng,
+            router=self._router,
         )
 
     async def wait(
@@ -664,6 +776,7 @@ class TaskEngine:
         *,
         timeout: float | None,  # noqa: ASYNC109 (a deadline on the injected clock, not the loop's)
         submitted_at: float | None = None,
+        webhook: bool = False,
     ) -> R:
         """Wait for one task and return its result; raise what ended it otherwise.
 
@@ -674,6 +787,8 @@ class TaskEngine:
                 given, else from now; `None` waits forever.
             submitted_at: The clock time the task was created, when known (then the
                 first poll comes after the policy's shortest gap, not at once).
+            webhook: The task was created with a `webhook_url`: with a client that
+                listens for deliveries, poll only as a slow fallback.
 
         Raises:
             TaskFailedError: The task failed upstream.
@@ -682,7 +797,8 @@ class TaskEngine:
         """
         now = self.clock.now()
         origin = now if submitted_at is None else submitted_at
-        first = now if submitted_at is None else now + self.policy.next_delay(0.0, rng=self._rng)
+        policy = WEBHOOK_FALLBACK_POLICY if webhook and self._router else self.policy
+        first = now if submitted_at is None else now + policy.next_delay(0.0, rng=self._rng)
         job = Job(
             index=0,
             request=None,
@@ -690,6 +806,7 @@ class TaskEngine:
             submitted_at=origin,
             deadline=None if timeout is None else origin + timeout,
             first_poll_at=first,
+            webhook=webhook,
         )
         pending: list[Job] = [job]
         scheduler = self.scheduler(

@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from musicapi._batch import Outcome
     from musicapi._clock import Clock
     from musicapi._wait import PollPolicy
+    from musicapi.webhooks import EventBus, WebhookReceiver
 
 __all__ = ["BatchRun", "MusicAPI", "SyncSonic"]
 
@@ -641,6 +642,7 @@ class MusicAPI(_HasBridge):
         max_in_flight: int = 64,
         clock: Clock | None = None,
         poll_policy: PollPolicy | None = None,
+        webhooks: WebhookReceiver | EventBus | None = None,
         backend: str = "asyncio",
         backend_options: dict[str, Any] | None = None,
     ) -> None:
@@ -655,6 +657,7 @@ class MusicAPI(_HasBridge):
             transport=transport,
             clock=clock,
             poll_policy=poll_policy,
+            webhooks=webhooks,
         )
         _check_backend(backend, backend_options)
         self._bridge = _Bridge(_Loop(config, backend, backend_options))

@@ -90,8 +90,8 @@ class Transport:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self._owns_client = http_client is None
         limits = httpx.Limits(
-            max_connections=config.max_in_flight,
-            max_keepalive_connections=config.max_in_flight,
+            max_connections=budget.max_in_flight,
+            max_keepalive_connections=budget.max_in_flight,
         )
         # Where we own the client, API requests skip its layers (URL merging, cookies,
         # auth and redirect plumbing, event hooks: none of which the API uses) and go

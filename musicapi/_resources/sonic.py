@@ -129,10 +129,15 @@ class SonicResource(Resource):
         """
         timeout = check_timeout(timeout)
         submitted_at = self._clock.now()
-        submission = await self.create(request, **fields)
+        prepared = prepare_request(request, fields)
+        submission = await self.create(prepared)
         try:
             return await self._engine.wait(
-                self._ops, submission.task_id, timeout=timeout, submitted_at=submitted_at
+                self._ops,
+                submission.task_id,
+                timeout=timeout,
+                submitted_at=submitted_at,
+                webhook=prepared.webhook_url is not None,
             )
         except anyio.get_cancelled_exc_class():
             logger.warning(
