@@ -29,14 +29,14 @@ def _install(session: nox.Session, *groups: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite, every async test on asyncio and on trio."""
-    _install(session, "test")
+    _install(session, "test", "examples")
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check the package, the typing tests, the examples and this file, strictly."""
-    _install(session, "typing")
+    _install(session, "typing", "examples")
     session.run("mypy", "--strict", *TYPED_PATHS)
     python = f"{session.bin}/python"  # pyright must look in the session's environment
     session.run("pyright", "--pythonpath", python, *TYPED_PATHS)
@@ -53,7 +53,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Run every example against the sandbox (no API key)."""
-    _install(session, "test")
+    _install(session, "test", "examples")
     session.run("pytest", "tests/test_examples.py", env={"MUSICAPI_KEY": ""})
 
 
