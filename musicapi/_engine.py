@@ -92,7 +92,7 @@ class Outcome(Generic[R_co]):
         return self.error is None
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, weakref_slot=False)
 class Job:
     """One job's state in the scheduler.
 
@@ -103,7 +103,9 @@ class Job:
         key: The job's journal key, when a journal is kept.
         task_id: The task's id, once known.
         submitted_at: The clock time of its submission (the origin of the poll schedule).
-        deadline: The clock time at which waiting for it ends, or `None`.
+        deadline: The clock time at which waiting for it ends, when it is not simply its
+            submission plus the scheduler's timeout (kept per job only where it differs,
+            since ten thousand floats are memory a batch need not hold).
         first_poll_at: When to poll first, if fixed (a single wait, a resumed job);
             `None` lets a learning batch decide.
         webhook: The job was created with a `webhook_url` and the client listens for
@@ -127,6 +129,7 @@ class Job:
     calibrating: bool = False
     busy: bool = False
     webhook: bool = False
+    queued_token: int = -1
 
 
 class TaskOperations(Protocol[R]):
@@ -293,7 +296,7 @@ class Scheduler(Generic[R]):
         self._probes: set[Job] = set()
         self._longest_running = 0.0
         self._parked: list[Job] = []
-        self._first_polls: deque[tuple[Job, int]] = deque()
+        self._first_polls: deque[Job] = deque()
         self._group: anyio.abc.TaskGroup | None = None
         self._draining = False
         self._wake_scope: anyio.CancelScope | None = None
@@ -391,8 +394,9 @@ class Scheduler(Generic[R]):
         """Return the next job that needs a request now, admitting new jobs as allowed."""
         while True:
             if self._first_polls and self._first_poll_due() <= now:
-                job, _ = self._first_polls.popleft()
-                if job.deadline is not None and now >= job.deadline:
+                job = self._first_polls.popleft()
+                deadline = self._deadline_of(job)
+                if deadline is not None and now >= deadline:
                     self._finish(job, error=timed_out(job.task_id or "", self._timeout, cause=None))
                     continue
                 return job
@@ -400,7 +404,8 @@ class Scheduler(Generic[R]):
                 due, _, token, job = heapq.heappop(self._due)
                 if token != job.token:
                     continue
-                if job.task_id is not None and job.deadline is not None and due >= job.deadline:
+                deadline = self._deadline_of(job)
+                if job.task_id is not None and deadline is not None and due >= deadline:
                     self._finish(job, error=timed_out(job.task_id, self._timeout, cause=None))
                     continue
                 if job.task_id is None and self._waiting >= self._job_cap:
@@ -544,8 +549,8 @@ class Scheduler(Generic[R]):
         scheduled the moment the first probe finishes.
         """
         self._waiting += 1
-        if job.deadline is None and self._timeout is not None:
-            job.deadline = max(now, job.submitted_at) + self._timeout
+        if job.deadline is None and self._timeout is not None and job.submitted_at < now:
+            job.deadline = now + self._timeout  # resumed: the wait restarts now
         if self._router is not None and job.task_id is not None:
             self._watched[job.task_id] = job
             self._router.watch(job.task_id, self._woken)
@@ -570,18 +575,20 @@ class Scheduler(Generic[R]):
         """
         job.calibrating = True
         job.token += 1  # any other schedule of it is void
-        self._first_polls.append((job, job.token))
+        job.queued_token = job.token
+        self._first_polls.append(job)
         self._wake_if_earlier(self._first_poll_due())
 
     def _first_poll_due(self) -> float:
         """When the oldest queued first poll is due (never after its job's deadline)."""
-        while self._first_polls and self._first_polls[0][1] != self._first_polls[0][0].token:
+        while self._first_polls and self._first_polls[0].queued_token != self._first_polls[0].token:
             self._first_polls.popleft()  # woken by a delivery and scheduled afresh
         if not self._first_polls:
             return math.inf
-        job = self._first_polls[0][0]
+        job = self._first_polls[0]
         due = job.submitted_at + (self._estimator.estimate or 0.0)
-        return due if job.deadline is None else min(due, job.deadline)
+        deadline = self._deadline_of(job)
+        return due if deadline is None else min(due, deadline)
 
     def _wake_if_earlier(self, due: float) -> None:
         if due < self._sleep_target:
@@ -622,7 +629,7 @@ class Scheduler(Generic[R]):
         at_estimate = False
         answer: Reading[R] | BaseException
         try:
-            answer = await self._ops.poll(task_id, deadline=job.deadline)
+            answer = await self._ops.poll(task_id, deadline=self._deadline_of(job))
         except anyio.get_cancelled_exc_class():
             self._schedule(job, self._clock.now())
             raise
@@ -649,7 +656,7 @@ class Scheduler(Generic[R]):
             task_id=task_id,
             now=self._clock.now(),
             origin=job.submitted_at,
-            deadline=job.deadline,
+            deadline=self._deadline_of(job),
             timeout=self._timeout,
             policy=self._policy_of(job),
             rng=self._rng,
@@ -664,12 +671,19 @@ class Scheduler(Generic[R]):
         ):
             elapsed_now = self._clock.now() - job.submitted_at
             due = job.submitted_at + self._probe_poll_after(job, elapsed_now)
-            step = Step[R](poll_at=due if job.deadline is None else min(due, job.deadline))
+            deadline = self._deadline_of(job)
+            step = Step[R](poll_at=due if deadline is None else min(due, deadline))
         if step.poll_at is not None:
             self._schedule(job, step.poll_at)
         else:
             body = answer.body if isinstance(answer, Reading) else None
             self._finish(job, result=step.result, error=step.error, body=body)
+
+    def _deadline_of(self, job: Job) -> float | None:
+        """When waiting for the job ends: its own deadline, or submission plus the timeout."""
+        if job.deadline is not None:
+            return job.deadline
+        return None if self._timeout is None else job.submitted_at + self._timeout
 
     def _policy_of(self, job: Job) -> PollPolicy:
         """The slow fallback schedule for a job a webhook will wake, else the client's."""
