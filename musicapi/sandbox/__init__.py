@@ -1,8 +1,10 @@
 """A faithful local MusicAPI, for demos, examples and tests.
 
 `Sandbox` answers the real paths with the real status codes and bodies, charges and
-refunds credits, synthesises playable audio, delivers signed webhooks, and can be
-told to misbehave through `Faults`. Use it in-process::
+refunds credits, synthesises playable audio, delivers signed webhooks (streaming,
+succeeded, failed; retried with backoff; signed with the task's `webhook_secret` or
+`Sandbox.default_webhook_secret`), and can be told to misbehave through `Faults`.
+Use it in-process::
 
     sandbox = Sandbox(clock=FakeClock())
     async with httpx.AsyncClient(transport=sandbox.transport(), base_url=sandbox.base_url) as http:

@@ -1,14 +1,19 @@
 """`python -m musicapi.sandbox`: serve a sandbox on a loopback port until Ctrl-C.
 
 It prints one line, the base URL, as soon as it listens (with `--port 0`, the port
-actually picked), so that a parent process can read where to connect.
+actually picked), so that a parent process can read where to connect. `--faults`
+sets fault knobs from the start (the same JSON object `POST /_sandbox/faults` takes,
+e.g. `{"webhook_drop_next": 1}`); `--default-webhook-secret` sets the secret that
+signs the webhooks of tasks created without one, so that a receiver in another
+process can verify them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 
@@ -50,7 +55,38 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seed for durations, failures and ids (default: fresh random ids in every run)",
     )
+    parser.add_argument(
+        "--default-webhook-secret",
+        help="the secret that signs webhooks of tasks created without one "
+        "(default: derived from the seed)",
+    )
+    parser.add_argument(
+        "--webhook-timeout",
+        type=float,
+        default=5.0,
+        help="seconds a webhook delivery may take before it is retried (default: 5)",
+    )
+    parser.add_argument(
+        "--faults",
+        metavar="JSON",
+        help="fault knobs to start with: the JSON object POST /_sandbox/faults takes",
+    )
     return parser
+
+
+def _knobs(text: str) -> dict[str, Any]:
+    """Return the fault knobs of `--faults`.
+
+    Raises:
+        ValueError: `text` is not a JSON object.
+    """
+    try:
+        knobs = json.loads(text)
+    except ValueError:
+        knobs = None
+    if not isinstance(knobs, dict):
+        raise ValueError("--faults: must be a JSON object")
+    return cast("dict[str, Any]", knobs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             rate_limit=args.rate_limit,
             max_concurrent_jobs=args.max_concurrent_jobs,
+            default_webhook_secret=args.default_webhook_secret,
+            webhook_timeout=args.webhook_timeout,
         )
+        if args.faults is not None:
+            sandbox.faults.update(_knobs(args.faults))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the command's output
         return 2

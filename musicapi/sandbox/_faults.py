@@ -3,7 +3,8 @@
 Every knob is off by default, so a fresh sandbox behaves like a healthy API. Tests
 change the knobs at any time, from Python (`sandbox.faults.fail_next["create"] = 2`)
 or over loopback (`POST /_sandbox/faults`). Counters such as `fail_next` are spent one
-request at a time by `take()`.
+request at a time by `take()`; the `webhook_*` counters are spent by the webhook
+deliveries (`_deliveries.py`), one event or one attempt at a time.
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ class Faults:
             `GET /sonic/task/{id}` too, as the vendor's webhook example shows it;
             by default it is the documented number there (webhook bodies always
             carry the string).
+        webhook_duplicate_next: Deliver the next N webhook events twice, both
+            copies with the same `X-Webhook-Id` (each copy retried on its own).
+        webhook_out_of_order_next: Hold back the next N `streaming` events until
+            the first attempt at their task's `succeeded` event is over, so that
+            they arrive after it.
+        webhook_delay: Sandbox-clock seconds added before every delivery attempt
+            (a first try and each retry).
+        webhook_drop_next: Never deliver the next N webhook events: no attempt, no
+            retry (only polling finds their tasks' results).
+        webhook_bad_signature_next: Sign the next N delivery attempts (first tries
+            and retries alike, in the order they are sent) with a wrong key; once
+            the knob is spent, a retry of the same event is signed right.
     """
 
     error_rate: dict[str, float] = attrs.field(
@@ -160,6 +173,11 @@ class Faults:
         default="failed", validator=_check(_fail_type, f"one of {FAIL_TYPES}")
     )
     duration_as_string: bool = attrs.field(default=False, validator=_check(_flag, "a boolean"))
+    webhook_duplicate_next: int = attrs.field(default=0, validator=_check(_count, "a count"))
+    webhook_out_of_order_next: int = attrs.field(default=0, validator=_check(_count, "a count"))
+    webhook_delay: float = attrs.field(default=0.0, validator=_check(_seconds, "seconds"))
+    webhook_drop_next: int = attrs.field(default=0, validator=_check(_count, "a count"))
+    webhook_bad_signature_next: int = attrs.field(default=0, validator=_check(_count, "a count"))
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Set the knobs named in `changes`, all or none.

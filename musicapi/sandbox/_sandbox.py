@@ -11,11 +11,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
 from musicapi._clock import REAL_CLOCK, Clock
 from musicapi.sandbox._app import API_PREFIX, SandboxApp
-from musicapi.sandbox._deliveries import Deliveries
+from musicapi.sandbox._deliveries import DEFAULT_TIMEOUT, Deliveries
 from musicapi.sandbox._faults import Faults
 from musicapi.sandbox._server import ServerLimits, serve_http
 from musicapi.sandbox._state import Account, TaskRecord, TaskStore
@@ -29,10 +30,20 @@ if TYPE_CHECKING:
 
 __all__ = ["WEBHOOK_POLL_SECONDS", "Sandbox"]
 
-WEBHOOK_POLL_SECONDS = 0.2
+WEBHOOK_POLL_SECONDS = 0.02
 """How often a serving sandbox looks for due webhook deliveries (real seconds)."""
 
 _log = logging.getLogger("musicapi.sandbox")
+
+
+def _usable_secret(secret: object) -> bool:
+    if not isinstance(secret, str) or not secret:
+        return False
+    try:
+        secret.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Sandbox:
@@ -42,6 +53,15 @@ class Sandbox:
     through `serve()` / `serve_in_thread()`. Time comes only from `clock`, so a
     `musicapi.testing.FakeClock` makes a task of minutes finish in no time. Every
     fault is off until a test turns it on through `faults`.
+
+    Webhooks (api-reference §5): a task created with `webhook_url` is announced by a
+    signed `POST` when it streams (if the sandbox sees it streaming, see
+    `musicapi.sandbox._state`), succeeds or fails. A delivery that gets no 2xx is
+    retried with backoff on the sandbox's clock (1, 2, 4 ... 60 seconds) for 10
+    minutes of that clock, then given up. A serving sandbox delivers in the background;
+    in-process, `deliver_due_webhooks()` delivers what is due. `Stats` counts the
+    attempts, and `Faults` can duplicate, reorder, delay, drop or wrongly sign them.
+    The wire format and the schedule are described in `musicapi.sandbox._deliveries`.
 
     Args:
         clock: Where time comes from; the real clock by default.
@@ -58,6 +78,13 @@ class Sandbox:
             still come from seed 0, so a test's timing does not change between runs.
         rate_limit: Requests per second allowed per key (a token bucket), or `None`.
         max_concurrent_jobs: Running tasks allowed per key, or `None`.
+        default_webhook_secret: The account's default webhook secret, which signs the
+            deliveries of tasks created without `webhook_secret` (the real platform's
+            per-account secret, shown in its dashboard). `None` derives one from
+            `seed` (from seed 0 without one), the same in every run, so that a test in
+            another process can know it; read it back from `default_webhook_secret`.
+        webhook_timeout: Real seconds a webhook delivery attempt may take before it
+            counts as failed and is retried.
     """
 
     def __init__(
@@ -73,16 +100,21 @@ class Sandbox:
         seed: int | None = None,
         rate_limit: float | None = None,
         max_concurrent_jobs: int | None = None,
+        default_webhook_secret: str | None = None,
+        webhook_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
+        if default_webhook_secret is not None and not _usable_secret(default_webhook_secret):
+            raise ValueError("default_webhook_secret must be a non-empty, UTF-8 encodable str")
+        if not webhook_timeout > 0:
+            raise ValueError("webhook_timeout must be a positive number of seconds")
         self.clock: Clock = clock if clock is not None else REAL_CLOCK
         self.stats = Stats()
         rolls = seed if seed is not None else 0
-        self.webhook_secret = (
-            "whsec_" + hashlib.sha256(f"sandbox-{rolls}".encode()).hexdigest()[:32]
-        )
-        """The account's default webhook secret, used for tasks created without `webhook_secret`."""
+        if default_webhook_secret is None:
+            digest = hashlib.sha256(f"sandbox-{rolls}".encode()).hexdigest()
+            default_webhook_secret = f"whsec_{digest[:32]}"
         self._store = TaskStore(
             self.clock,
             Account(credits, extra_credits),
@@ -90,10 +122,16 @@ class Sandbox:
             task_seconds_spread=task_seconds_spread,
             fail_rate=fail_rate,
             seed=seed,
-            on_finish=lambda record: self._deliveries.enqueue(record),
+            on_finish=self._task_finished,
+            on_stream=self._task_streams,
         )
         self._deliveries = Deliveries(
-            self.clock, self._store.unix_now, self.webhook_secret, self.stats
+            self.clock,
+            self._store.unix_now,
+            default_webhook_secret,
+            self.stats,
+            lambda: self.app.faults,
+            timeout=webhook_timeout,
         )
         self.app = SandboxApp(
             self._store,
@@ -108,6 +146,44 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"Sandbox(clock={self.clock!r}, tasks={len(self._store.tasks)})"
+
+    def _task_streams(self, record: TaskRecord) -> None:
+        self._deliveries.enqueue(record, "streaming")
+
+    def _task_finished(self, record: TaskRecord) -> None:
+        self._deliveries.enqueue(record, record.state)
+
+    @property
+    def default_webhook_secret(self) -> str:
+        """The account's default webhook secret.
+
+        It signs the deliveries of tasks created without `webhook_secret`, as the real
+        platform's per-account secret (shown in its dashboard) does. Unless given to
+        the constructor (or `--default-webhook-secret`), it is `whsec_` and 32 hex
+        digits derived from the seed alone, the same in every run: a local test value,
+        not a secret. It can be changed at any time; deliveries already signed keep
+        the old one, and their retries are signed with the new one.
+
+        Raises:
+            ValueError: (on assignment) The secret is empty or not UTF-8 encodable.
+        """
+        return self._deliveries.default_secret
+
+    @default_webhook_secret.setter
+    def default_webhook_secret(self, secret: str) -> None:
+        if not _usable_secret(secret):
+            raise ValueError("default_webhook_secret must be a non-empty, UTF-8 encodable str")
+        self._deliveries.default_secret = secret
+
+    @property
+    def webhook_secret(self) -> str:
+        """The same as `default_webhook_secret` (its older name)."""
+        return self.default_webhook_secret
+
+    @property
+    def pending_webhooks(self) -> int:
+        """Webhook events not yet delivered nor given up (queued, held back or in flight)."""
+        return self._deliveries.pending
 
     @property
     def base_url(self) -> str:
@@ -154,32 +230,49 @@ class Sandbox:
         return SandboxTransport(self.app)
 
     async def deliver_due_webhooks(self, client: httpx.AsyncClient | None = None) -> int:
-        """Deliver the webhooks of every task that has finished by now.
+        """Deliver every webhook that is due by now, and wait for the answers.
+
+        Tasks are settled first, so a task found streaming or finished has its event
+        delivered in this call. Deliveries run concurrently; a failed one is retried
+        by a later call, once its backoff has passed on the sandbox's clock.
 
         Args:
             client: The HTTP client to post with (e.g. one on an `httpx.MockTransport`);
                 a short-lived one if `None`.
 
         Returns:
-            How many deliveries were acknowledged with a 2xx.
+            How many delivery attempts were acknowledged with a 2xx.
         """
         self._store.settle()
         return await self._deliveries.deliver_due(self._files_url, client)
 
-    async def _deliver_forever(self) -> None:
-        """Deliver due webhooks a few times a second, whatever goes wrong in one round.
+    def _start_due_webhooks(
+        self, task_group: anyio.abc.TaskGroup, client: httpx.AsyncClient
+    ) -> None:
+        """Settle the tasks and start the due deliveries in the background."""
+        self._store.settle()
+        self._deliveries.start_due(task_group, client, self._files_url)
 
-        Paced by real time on purpose: sleeping on a fake clock with autojump would
-        make an idle server drive the test's virtual time forward. A round that fails
-        is logged and the next one runs as usual: this loop shares the server's task
-        group, so an exception here would stop the server.
+    async def _deliver_forever(self, client: httpx.AsyncClient) -> None:
+        """Start due webhook deliveries fifty times a second, whatever goes wrong in one round.
+
+        Fifty: a delivery then leaves within about 20 ms of its task's end, so a waiter
+        woken by it returns well within the 50 ms users can expect; a round with nothing
+        due is a heap peek.
+
+        Deliveries run in their own tasks, so a receiver that hangs delays no other
+        delivery and no later round. Paced by real time on purpose: sleeping on a fake
+        clock with autojump would make an idle server drive the test's virtual time
+        forward. A round that fails is logged and the next one runs as usual: this loop
+        shares the server's task group, so an exception here would stop the server.
         """
-        while True:
-            await REAL_CLOCK.sleep(WEBHOOK_POLL_SECONDS)
-            try:
-                await self.deliver_due_webhooks()
-            except Exception:
-                _log.exception("a round of webhook deliveries failed; the next one will run")
+        async with anyio.create_task_group() as deliveries:
+            while True:
+                await REAL_CLOCK.sleep(WEBHOOK_POLL_SECONDS)
+                try:
+                    self._start_due_webhooks(deliveries, client)
+                except Exception:
+                    _log.exception("a round of webhook deliveries failed; the next one will run")
 
     @contextlib.asynccontextmanager
     async def serve(
@@ -202,11 +295,12 @@ class Sandbox:
         """
         async with (
             serve_http(self.app, host, port, limits) as bound,
+            self._deliveries.new_client() as hooks,
             anyio.create_task_group() as tg,
         ):
             origin = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
             previous, self._files_url = self._files_url, f"{origin}/files"
-            tg.start_soon(self._deliver_forever)
+            tg.start_soon(self._deliver_forever, hooks)
             try:
                 yield f"{origin}{API_PREFIX}"
             finally:

@@ -1,13 +1,25 @@
 """Tasks, clips and credits, progressing on the sandbox's clock.
 
 Nothing runs in the background: a task is a record of when it started and when it
-will end, and `TaskStore.settle()` (called before every answer) moves every task whose
-end has come to its final state, refunding failed ones at that moment. Durations and
-outcomes are drawn from a seeded generator when the task is created, so the same seed
-gives the same run every time. Task and clip ids are fresh random UUIDs unless a seed
-is given, as the real API's are: two runs (or two test sessions against one shared
-sandbox process) never hand out the same id, which a client's cache or a batch journal
-keyed by task id could otherwise confuse.
+will end, and `TaskStore.settle()` (called before every answer and every round of
+webhook deliveries) moves every task whose end has come to its final state, refunding
+failed ones at that moment. Durations and outcomes are drawn from a seeded generator
+when the task is created, so the same seed gives the same run every time.
+
+A task that will succeed also streams first (api-reference §2.4): from
+`STREAMING_SHARE` of its time on, its clips exist and their files are served (the
+audio is playable) while `GET /sonic/task/{id}` still answers 202. Streaming is
+reported (`on_stream`, hence a `streaming` webhook) when `settle()` finds the task in
+that window; a clock that jumps from before the window to past the end between two
+calls of `settle()` (a `FakeClock` advanced by the whole task time at once) finds the
+task finished, and the task goes straight to `succeeded` without a `streaming` event,
+as a task that finished while nobody looked. A serving sandbox settles a few times a
+second, so on the real clock every task of a second or more streams.
+
+Task and clip ids are fresh random UUIDs unless a seed is given, as the real API's
+are: two runs (or two test sessions against one shared sandbox process) never hand
+out the same id, which a client's cache or a batch journal keyed by task id could
+otherwise confuse.
 """
 
 from __future__ import annotations
@@ -29,7 +41,10 @@ if TYPE_CHECKING:
     from musicapi._clock import Clock
     from musicapi.sandbox._faults import Faults
 
-__all__ = ["Account", "ClipRecord", "TaskRecord", "TaskStore"]
+__all__ = ["STREAMING_SHARE", "Account", "ClipRecord", "TaskRecord", "TaskStore"]
+
+STREAMING_SHARE = 2 / 3
+"""How far through its time a succeeding task starts streaming (its clips playable)."""
 
 _STOPWORDS = frozenset(
     {"a", "an", "and", "the", "with", "for", "of", "in", "on", "to", "about", "song", "music"}
@@ -85,7 +100,9 @@ class TaskRecord:
         outcome: How it will end: `"succeeded"` or a failure type.
         charged: Credits taken as (credits, extra_credits), refunded on failure.
         state: `"running"`, then `"succeeded"` or `"failed"`.
-        clips: The two clips, once succeeded.
+        clips: The two clips, once streaming or succeeded.
+        streams: Clock time from which a succeeding task streams; `None` for a task
+            that will fail.
     """
 
     task_id: str
@@ -99,6 +116,12 @@ class TaskRecord:
     charged: tuple[int, int]
     state: str = "running"
     clips: list[ClipRecord] = attrs.field(factory=list[ClipRecord])
+    streams: float | None = None
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the task streams: its clips are playable, the final files not ready."""
+        return self.state == "running" and bool(self.clips)
 
     @property
     def fail_type(self) -> str | None:
@@ -127,6 +150,7 @@ class TaskStore:
         seed: Seeds the generator of durations and outcomes, and that of ids; `None`
             means fresh random ids, and durations and outcomes from seed 0.
         on_finish: Called with every task as it reaches its final state.
+        on_stream: Called with every task that `settle()` finds streaming.
     """
 
     def __init__(
@@ -139,6 +163,7 @@ class TaskStore:
         fail_rate: float,
         seed: int | None,
         on_finish: Callable[[TaskRecord], None],
+        on_stream: Callable[[TaskRecord], None] | None = None,
     ) -> None:
         if task_seconds < 0 or task_seconds_spread < 0:
             raise ValueError("task_seconds and task_seconds_spread must not be negative")
@@ -154,7 +179,9 @@ class TaskStore:
         self._rng = random.Random(seed if seed is not None else 0)
         self._ids = random.Random(f"ids-{seed}") if seed is not None else None
         self._on_finish = on_finish
+        self._on_stream = on_stream
         self._running: list[tuple[float, int, str]] = []
+        self._streaming: list[tuple[float, int, str]] = []
         self._unix_offset = time.time() - clock.now()
 
     def unix_now(self) -> float:
@@ -191,22 +218,39 @@ class TaskStore:
         )
         self.tasks[record.task_id] = record
         heapq.heappush(self._running, (record.ends, len(self.tasks), record.task_id))
+        if record.outcome == "succeeded":
+            record.streams = now + seconds * STREAMING_SHARE
+            heapq.heappush(self._streaming, (record.streams, len(self.tasks), record.task_id))
         return record
 
     def settle(self) -> None:
-        """Finish every task whose end has come: make its clips, or refund it."""
+        """Move every task on: make the clips of those that stream, finish or refund the rest.
+
+        A task found streaming (see the module docstring) is reported to `on_stream`
+        first; every task whose end has come is then reported to `on_finish`.
+        """
         now = self.clock.now()
+        while self._streaming and self._streaming[0][0] <= now:
+            record = self.tasks[heapq.heappop(self._streaming)[2]]
+            if record.ends > now and not record.clips:
+                self._make_clips(record)
+                if self._on_stream is not None:
+                    self._on_stream(record)
         while self._running and self._running[0][0] <= now:
             record = self.tasks[heapq.heappop(self._running)[2]]
             if record.outcome == "succeeded":
                 record.state = "succeeded"
-                record.clips = [self._make_clip(record, variant) for variant in (0, 1)]
-                self.clips.update((clip.clip_id, clip) for clip in record.clips)
+                if not record.clips:
+                    self._make_clips(record)
             else:
                 record.state = "failed"
                 self.account.credits += record.charged[0]
                 self.account.extra_credits += record.charged[1]
             self._on_finish(record)
+
+    def _make_clips(self, record: TaskRecord) -> None:
+        record.clips = [self._make_clip(record, variant) for variant in (0, 1)]
+        self.clips.update((clip.clip_id, clip) for clip in record.clips)
 
     def _make_clip(self, record: TaskRecord, variant: int) -> ClipRecord:
         body = record.payload

@@ -23,9 +23,17 @@ class Stats:
         dropped: Requests read and then left without an answer (`drop_next`,
             `drop_after_commit_next`).
         by_status: HTTP status -> answers sent.
-        webhooks_delivered: Webhook deliveries a receiver acknowledged with a 2xx.
-        webhooks_failed: Webhook deliveries that failed: a non-2xx answer, a refused
-            or broken connection, a URL that cannot be reached, anything else.
+        webhooks_delivered: Webhook delivery attempts a receiver acknowledged with
+            a 2xx.
+        webhooks_failed: Webhook delivery attempts that failed: a non-2xx answer, a
+            refused or broken connection, a timeout, a URL that cannot be reached,
+            anything else.
+        webhooks_retried: Webhook delivery attempts that were retries (the second
+            attempt at an event or later), whatever their outcome.
+        webhooks_dropped: Webhook events never delivered on purpose
+            (`Faults.webhook_drop_next`).
+        webhooks_given_up: Webhook events abandoned after failing for the whole
+            retry window.
     """
 
     requests: dict[str, int] = attrs.field(factory=dict[str, int])
@@ -35,6 +43,9 @@ class Stats:
     by_status: dict[int, int] = attrs.field(factory=dict[int, int])
     webhooks_delivered: int = 0
     webhooks_failed: int = 0
+    webhooks_retried: int = 0
+    webhooks_dropped: int = 0
+    webhooks_given_up: int = 0
 
     def count_request(self, route: str) -> None:
         """Count one request read on `route`."""

@@ -51,6 +51,12 @@ async def client(sandbox: Sandbox, client_for: ClientFactory) -> AsyncIterator[h
 
 
 @pytest.fixture
+def fast_deliveries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make a serving sandbox look for due webhooks every millisecond instead of 0.2 s."""
+    monkeypatch.setattr("musicapi.sandbox._sandbox.WEBHOOK_POLL_SECONDS", 0.001)
+
+
+@pytest.fixture
 def description_body() -> dict[str, object]:
     """A valid description-mode create body (the quickstart's)."""
     return {

@@ -28,6 +28,11 @@ def test_faults_are_off_by_default() -> None:
             faults.malformed_next,
             faults.fail_next_tasks,
             faults.duration_as_string,
+            faults.webhook_duplicate_next,
+            faults.webhook_out_of_order_next,
+            faults.webhook_delay,
+            faults.webhook_drop_next,
+            faults.webhook_bad_signature_next,
         )
     )
 
@@ -47,6 +52,12 @@ def test_faults_are_off_by_default() -> None:
         ({"retry_after": "1\r\nx-injected: 1"}, "retry_after: must be seconds"),
         ({"delay": {"credits": float("inf")}}, "delay: must map route names"),
         ({"duration_as_string": 1}, "duration_as_string: must be a boolean"),
+        ({"webhook_duplicate_next": -1}, "webhook_duplicate_next: must be a count"),
+        ({"webhook_out_of_order_next": 1.0}, "webhook_out_of_order_next: must be a count"),
+        ({"webhook_delay": float("nan")}, "webhook_delay: must be seconds"),
+        ({"webhook_delay": -0.5}, "webhook_delay: must be seconds"),
+        ({"webhook_drop_next": False}, "webhook_drop_next: must be a count"),
+        ({"webhook_bad_signature_next": "2"}, "webhook_bad_signature_next: must be a count"),
     ],
 )
 def test_update_rejects_bad_knobs_and_changes_nothing(

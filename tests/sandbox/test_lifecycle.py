@@ -304,4 +304,7 @@ async def test_stats_count_what_was_read_and_answered(
         "by_status": {200: 2, 202: 1, 400: 1},
         "webhooks_delivered": 0,
         "webhooks_failed": 0,
+        "webhooks_retried": 0,
+        "webhooks_dropped": 0,
+        "webhooks_given_up": 0,
     }

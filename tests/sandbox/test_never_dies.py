@@ -65,12 +65,6 @@ async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b'{"ok":true}'})
 
 
-@pytest.fixture
-def fast_deliveries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make a serving sandbox look for due webhooks every millisecond instead of 0.2 s."""
-    monkeypatch.setattr("musicapi.sandbox._sandbox.WEBHOOK_POLL_SECONDS", 0.001)
-
-
 @pytest.mark.parametrize(
     ("field", "text"),
     [
@@ -183,16 +177,16 @@ async def test_the_delivery_loop_outlives_a_failing_round(monkeypatch: pytest.Mo
 
     clock = FakeClock(autojump=False)
     sandbox = Sandbox(clock=clock)
-    deliver = sandbox.deliver_due_webhooks
+    start_round = sandbox._start_due_webhooks
     rounds: list[int] = []
 
-    async def flaky(client: httpx.AsyncClient | None = None) -> int:
+    def flaky(task_group: anyio.abc.TaskGroup, client: httpx.AsyncClient) -> None:
         rounds.append(1)
         if len(rounds) <= 3:
             raise RuntimeError("a round of deliveries broke")
-        return await deliver(client)
+        start_round(task_group, client)
 
-    monkeypatch.setattr(sandbox, "deliver_due_webhooks", flaky)
+    monkeypatch.setattr(sandbox, "_start_due_webhooks", flaky)
     async with serve_http(receiver, "127.0.0.1", 0) as hook_port, sandbox.serve() as base_url:
         body = {**DESCRIPTION, "webhook_url": f"http://127.0.0.1:{hook_port}/hook"}
         async with httpx.AsyncClient(base_url=base_url, headers=AUTH) as http:
