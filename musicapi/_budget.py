@@ -424,7 +424,8 @@ class RequestBudget:
         now = self._clock.now()
         self._sent_rate.add(now)
         self._last_answer = now
-        pausing = retry_after is not None and retry_after > 0
+        pause = retry_after if retry_after is not None and retry_after > 0 else None
+        pausing = pause is not None
         opens_episode = self._episode_at is None or (
             self._returned > self._episode_mark
             and (self._old_in_flight <= 0 or now - self._episode_at >= EPISODE_MAX_SECONDS)
@@ -432,8 +433,8 @@ class RequestBudget:
         )
         if opens_episode:
             self._decrease(now)
-        if pausing and (opens_episode or now < self._paused_until):
-            self._paused_until = max(self._paused_until, now + retry_after)
+        if pause is not None and (opens_episode or now < self._paused_until):
+            self._paused_until = max(self._paused_until, now + pause)
             # Resume at the pace after the pause, without a catch-up burst.
             self._next = max(self._next, self._paused_until)
 
