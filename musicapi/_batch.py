@@ -30,6 +30,7 @@ from musicapi._errors import (
     TaskFailedError,
 )
 from musicapi._journal import Event, JobRecord, Journal, fingerprint
+from musicapi._logging import logger
 from musicapi._models import TaskState
 from musicapi._wait import check_timeout
 
@@ -87,6 +88,8 @@ class AsyncBatchRun(Generic[R]):
         self._resubmit_unknown = resubmit_unknown
         self._occurrences: dict[str, int] = {}
         self._input_error: BaseException | None = None
+        self._stepping = False
+        self._closing = False
         self._clock = engine.clock
         self._scheduler = engine.scheduler(
             ops,
@@ -101,13 +104,18 @@ class AsyncBatchRun(Generic[R]):
         return self
 
     async def __anext__(self) -> Outcome[R]:
-        if self._journal is None and self._journal_path is not None:
+        if self._journal is None and self._journal_path is not None and not self._closing:
             self._journal = Journal(self._journal_path)
+        self._stepping = True
         try:
             outcome = await self._scheduler.next_outcome()
         finally:
+            self._stepping = False
             if self._journal is not None:
-                self._journal.sync()
+                if self._closing:
+                    self._journal.close()
+                else:
+                    self._journal.sync()
         if outcome is not None:
             return outcome
         await self.aclose()
@@ -117,9 +125,14 @@ class AsyncBatchRun(Generic[R]):
         raise StopAsyncIteration
 
     async def aclose(self) -> None:
-        """Stop the batch: nothing more is submitted, and the journal is synced and closed."""
+        """Stop the batch: nothing more is submitted, and the journal is synced and closed.
+
+        Called while a step runs (from another task), it lets the creates already on the
+        wire be answered and journaled first: the journal closes when that step ends.
+        """
         self._scheduler.close()
-        if self._journal is not None:
+        self._closing = True
+        if self._journal is not None and not self._stepping:
             self._journal.close()
 
     async def __aenter__(self) -> Self:
@@ -207,29 +220,43 @@ class AsyncBatchRun(Generic[R]):
 
     def sending(self, job: Job) -> None:
         """Record that a create is about to be sent."""
-        if self._journal is not None and job.key is not None:
-            self._journal.append(job.key, Event.SENDING)
+        self._record(job, Event.SENDING)
 
     def submitted(self, job: Job) -> None:
         """Record the task id the moment it is known."""
-        if self._journal is not None and job.key is not None:
-            self._journal.append(job.key, Event.SUBMITTED, task_id=job.task_id)
+        self._record(job, Event.SUBMITTED, task_id=job.task_id)
 
     def unknown(self, job: Job) -> None:
         """Record a create whose answer was lost."""
-        if self._journal is not None and job.key is not None:
-            self._journal.append(job.key, Event.UNKNOWN)
+        self._record(job, Event.UNKNOWN)
 
     def finished(self, job: Job, outcome: Outcome[Any], body: Any) -> None:
         """Record a final outcome that came from the task itself."""
-        if self._journal is None or job.key is None or job.task_id is None:
+        if job.task_id is None:
             return
         if outcome.ok:
-            self._journal.append(job.key, Event.SUCCEEDED, task_id=job.task_id, body=body)
+            self._record(job, Event.SUCCEEDED, task_id=job.task_id, body=body)
         elif body is not None:
             reason = getattr(outcome.error, "reason", None) or "failed"
-            self._journal.append(
-                job.key, Event.FAILED, task_id=job.task_id, body=body, reason=reason
+            self._record(job, Event.FAILED, task_id=job.task_id, body=body, reason=reason)
+
+    def _record(self, job: Job, event: str, **fields: Any) -> None:
+        """Append to the journal; a journal that fails must not take a job down with it.
+
+        The outcome is still reported; the task id is logged at WARNING so that a job
+        the journal could not record is never invisible.
+        """
+        if self._journal is None or job.key is None:
+            return
+        try:
+            self._journal.append(job.key, event, **fields)
+        except (OSError, ValueError, TypeError) as exc:
+            logger.warning(
+                "could not journal %s of request %d (task %s): %s",
+                event,
+                job.index,
+                job.task_id or "<none yet>",
+                exc,
             )
 
 

@@ -39,6 +39,7 @@ from musicapi._errors import (
     MusicAPIError,
     RateLimitError,
     SubmissionUnknownError,
+    TaskFailedError,
 )
 from musicapi._estimate import DurationEstimator
 from musicapi._models import TaskState
@@ -106,8 +107,8 @@ class Job:
         deadline: The clock time at which waiting for it ends, when it is not simply its
             submission plus the scheduler's timeout (kept per job only where it differs,
             since ten thousand floats are memory a batch need not hold).
-        first_poll_at: When to poll first, if fixed (a single wait, a resumed job);
-            `None` lets a learning batch decide.
+        first_poll_at: When to poll first, if fixed (a single wait, a resumed job, a job
+            a webhook will wake); `None` lets a learning batch decide.
         webhook: The job was created with a `webhook_url` and the client listens for
             deliveries: it polls only as a slow fallback, and a delivery wakes it.
     """
@@ -128,6 +129,7 @@ class Job:
     probe_slot: int = 0
     calibrating: bool = False
     busy: bool = False
+    woken: bool = False
     webhook: bool = False
     queued_token: int = -1
 
@@ -195,9 +197,10 @@ class WakeRouter:
     """Hands each webhook delivery to the scheduler waiting for its task.
 
     Every scheduler round of the client listens on the one subscription while it runs;
-    whichever round receives a delivery routes it, so concurrent waits never steal each
-    other's wake-ups. Deliveries that arrive while no round runs stay buffered in the
-    subscription; deliveries for a task nobody waits for yet are remembered briefly.
+    whichever round receives a delivery routes it to every wait watching that task, so
+    concurrent waits (even two on one task) never steal each other's wake-ups.
+    Deliveries that arrive while no round runs stay buffered in the subscription;
+    deliveries for a task nobody waits for yet are remembered briefly.
 
     Args:
         source: The client's subscription to verified deliveries.
@@ -205,29 +208,41 @@ class WakeRouter:
 
     def __init__(self, source: Wakeups) -> None:
         self._source = source
-        self._waiting: dict[str, Callable[[str], None]] = {}
+        self._waiting: dict[str, list[Callable[[str], None]]] = {}
         self._early: OrderedDict[str, None] = OrderedDict()
 
     def watch(self, task_id: str, wake: Callable[[str], None]) -> None:
         """Call `wake(task_id)` when a delivery for `task_id` arrives (at once if one did)."""
-        self._waiting[task_id] = wake
+        self._waiting.setdefault(task_id, []).append(wake)
         if self._early.pop(task_id, 0) is None:
             wake(task_id)
 
-    def unwatch(self, task_id: str) -> None:
-        """Stop routing deliveries for `task_id`."""
-        self._waiting.pop(task_id, None)
+    def unwatch(self, task_id: str, wake: Callable[[str], None]) -> None:
+        """Stop calling `wake` for `task_id` (other waits on the task keep theirs)."""
+        wakes = self._waiting.get(task_id)
+        if wakes is not None and wake in wakes:
+            wakes.remove(wake)
+            if not wakes:
+                del self._waiting[task_id]
 
     async def listen(self) -> None:
-        """Receive deliveries and route them, until cancelled."""
+        """Receive deliveries and route them, until cancelled or the subscription closes.
+
+        A closed subscription (the client is closing) ends the listening, not the wait:
+        polling goes on as the source of truth.
+        """
         while True:
-            delivery = await self._source.receive()
+            try:
+                delivery = await self._source.receive()
+            except (anyio.ClosedResourceError, anyio.EndOfStream):
+                return
             task_id = delivery.task_id
             if not isinstance(task_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
                 continue
-            wake = self._waiting.get(task_id)
-            if wake is not None:
-                wake(task_id)
+            wakes = self._waiting.get(task_id)
+            if wakes:
+                for wake in list(wakes):
+                    wake(task_id)
             else:
                 self._early[task_id] = None
                 if len(self._early) > EARLY_DELIVERIES:
@@ -241,7 +256,8 @@ class Scheduler(Generic[R]):
         ops: The task kind's submit and poll.
         clock: The clock every schedule and deadline reads.
         policy: The poll schedule.
-        max_in_flight: The most requests this scheduler has in flight at once.
+        max_in_flight: The most workers this scheduler runs at once (each holds one
+            request, in flight or waiting for its pace or a free slot).
         concurrency: The most jobs started and not yet finished.
         timeout: Seconds each job may be waited for, or `None`.
         learn: Learn the task time from probe jobs (a batch) rather than polling every
@@ -295,7 +311,7 @@ class Scheduler(Generic[R]):
         self._probing = 0
         self._probes: set[Job] = set()
         self._longest_running = 0.0
-        self._parked: list[Job] = []
+        self._parked: dict[Job, None] = {}
         self._first_polls: deque[Job] = deque()
         self._group: anyio.abc.TaskGroup | None = None
         self._draining = False
@@ -308,8 +324,18 @@ class Scheduler(Generic[R]):
         return self._estimator.estimate
 
     def close(self) -> None:
-        """Start nothing more; outcomes already ready can still be taken."""
+        """Start nothing more, and stop listening for this scheduler's webhook deliveries.
+
+        Outcomes already ready can still be taken.
+        """
         self._closed = True
+        for job in list(self._watched.values()):
+            self._unwatch(job)
+
+    def _unwatch(self, job: Job) -> None:
+        if self._router is not None and job.task_id is not None:
+            if self._watched.pop(job.task_id, None) is not None:
+                self._router.unwatch(job.task_id, self._woken)
 
     async def next_outcome(self) -> Outcome[R] | None:
         """Run until an outcome is ready and return it; `None` when every job has one."""
@@ -349,13 +375,27 @@ class Scheduler(Generic[R]):
             await self._router.listen()  # type: ignore[union-attr]  # started only with a router
 
     def _woken(self, task_id: str) -> None:
-        """A verified delivery says the task changed: poll it now (one GET confirms it)."""
+        """A verified delivery says the task changed: poll it now (one GET confirms it).
+
+        A job with a request in flight keeps the wake-up for when that request is done:
+        its answer may predate the change it announces.
+        """
         job = self._watched.get(task_id)
-        if job is None or job.busy:
-            return  # a poll in flight will see the change itself
-        if job in self._parked:
-            self._parked.remove(job)
+        if job is None:
+            return
+        if job.busy:
+            job.woken = True
+            return
+        self._parked.pop(job, None)
         self._schedule(job, self._clock.now())
+
+    def _apply_pending_wake(self, job: Job) -> None:
+        """Poll at once a job woken while its request was in flight, if it still runs."""
+        if job.woken:
+            job.woken = False
+            if job.task_id is not None and self._watched.get(job.task_id) is job:
+                self._parked.pop(job, None)
+                self._schedule(job, self._clock.now())
 
     def _dispatch(self, group: anyio.abc.TaskGroup) -> None:
         now = self._clock.now()
@@ -383,6 +423,7 @@ class Scheduler(Generic[R]):
             finally:
                 next_job.busy = False
                 self._in_flight -= 1
+                self._apply_pending_wake(next_job)
                 self._request_done()
             if self._draining or self._ready or self._closed:
                 return
@@ -411,6 +452,7 @@ class Scheduler(Generic[R]):
                 if job.task_id is None and self._waiting >= self._job_cap:
                     self._held.append(job)  # the server's job limit is full: resend later
                     continue
+                self._parked.pop(job, None)  # its last-chance poll before the deadline
                 return job
             if (
                 self._closed
@@ -504,15 +546,17 @@ class Scheduler(Generic[R]):
                 self._job_cap = float(self._waiting)
             self._after_failed_create(job, exc)
         except anyio.get_cancelled_exc_class():
-            if sent:  # cannot happen while the create is shielded; never lose it silently
-                self._finish(
-                    job,
-                    error=SubmissionUnknownError("the batch was cancelled while a create was sent"),
-                )
-            else:
-                job.posts -= 1
-                self._schedule(job, self._clock.now())
+            job.posts -= 1  # cancelled while pacing or waiting for a slot: nothing was sent
+            self._schedule(job, self._clock.now())
             raise
+        except Exception as exc:  # a bug outside the SDK (a user's event hook, say)
+            error = _unexpected(exc, "create")
+            if sent:
+                error = SubmissionUnknownError(f"{error.message}, after the create was sent")
+                error.__cause__ = exc
+                if events is not None:
+                    events.unknown(job)
+            self._finish(job, error=error)
         else:
             job.task_id = submission.task_id
             job.payload = None
@@ -551,19 +595,38 @@ class Scheduler(Generic[R]):
         self._waiting += 1
         if job.deadline is None and self._timeout is not None and job.submitted_at < now:
             job.deadline = now + self._timeout  # resumed: the wait restarts now
-        if self._router is not None and job.task_id is not None:
+        watching = self._router is not None and job.task_id is not None
+        if watching and job.webhook and job.first_poll_at is None:
+            job.first_poll_at = now + WEBHOOK_FALLBACK_POLICY.next_delay(0.0, rng=self._rng)
+        self._schedule_first_poll(job, now)
+        if watching and self._router is not None and job.task_id is not None:
+            # After the first poll is scheduled, so a delivery that came early wins over it.
             self._watched[job.task_id] = job
             self._router.watch(job.task_id, self._woken)
-            if job.webhook and job.first_poll_at is None:
-                job.first_poll_at = now + WEBHOOK_FALLBACK_POLICY.next_delay(0.0, rng=self._rng)
-        if job.first_poll_at is not None or not self._learn:
-            self._schedule(job, job.first_poll_at if job.first_poll_at is not None else now)
+
+    def _schedule_first_poll(self, job: Job, now: float) -> None:
+        if job.first_poll_at is not None:
+            self._schedule(job, job.first_poll_at)
+        elif not self._learn:  # a batch that gave up learning: the adaptive schedule
+            delay = self._policy.next_delay(now - job.submitted_at, rng=self._rng)
+            self._schedule(job, self._clamped(job, now + delay))
         elif self._estimator.estimate is not None:
             self._schedule_at_estimate(job)
         elif self._probing < PROBE_JOBS:
             self._make_probe(job, now)
         else:
-            self._parked.append(job)
+            self._park(job, now)
+
+    def _park(self, job: Job, now: float) -> None:
+        """Hold a job's first poll until the batch knows its task time.
+
+        Whatever the probes do (they may never finish), a parked job is polled once
+        just before its deadline: a job is never timed out without a poll.
+        """
+        self._parked[job] = None
+        deadline = self._deadline_of(job)
+        if deadline is not None:
+            self._schedule(job, max(now, deadline - self._policy.min_interval))
 
     def _schedule_at_estimate(self, job: Job) -> None:
         """Queue the job's first poll for its submission time plus the learned task time.
@@ -571,7 +634,7 @@ class Scheduler(Generic[R]):
         The queue is in submission order and its due times are read from the current
         estimate, so when the estimate moves, every first poll not yet made moves with
         it: jobs submitted before the batch knew its task time are not left polling at
-        a stale one. Only a poll that is not overdue teaches the estimator.
+        a stale one. The estimator itself decides which answers teach it something.
         """
         job.calibrating = True
         job.token += 1  # any other schedule of it is void
@@ -600,7 +663,8 @@ class Scheduler(Generic[R]):
         self._probing += 1
         self._probes.add(job)
         job.probe = True
-        self._schedule(job, job.submitted_at + self._probe_poll_after(job, now - job.submitted_at))
+        due = job.submitted_at + self._probe_poll_after(job, now - job.submitted_at)
+        self._schedule(job, self._clamped(job, due))
 
     def _probe_poll_after(self, job: Job, elapsed: float) -> float:
         """Return the probe's next poll, as elapsed time, on the probes' shared ladder.
@@ -635,6 +699,8 @@ class Scheduler(Generic[R]):
             raise
         except (MusicAPIError, DeadlineExceeded) as exc:
             answer = exc
+        except Exception as exc:  # a bug outside the SDK (a user's event hook, say)
+            answer = _unexpected(exc, "poll")
         else:
             job.polls += 1
             at_estimate = job.calibrating and job.polls == 1
@@ -647,7 +713,11 @@ class Scheduler(Generic[R]):
                 job.last_running = elapsed
                 if job.probe:
                     self._longest_running = max(self._longest_running, elapsed)
-            elif job.probe and self._estimator.estimate is None:
+            elif (
+                job.probe
+                and self._estimator.estimate is None
+                and answer.state == TaskState.SUCCEEDED
+            ):
                 # Every probe seen running bounds the task time from below.
                 self._estimator.first_sample(max(self._longest_running, job.last_running), elapsed)
                 self._release_parked()
@@ -686,8 +756,26 @@ class Scheduler(Generic[R]):
         return None if self._timeout is None else job.submitted_at + self._timeout
 
     def _policy_of(self, job: Job) -> PollPolicy:
-        """The slow fallback schedule for a job a webhook will wake, else the client's."""
-        return WEBHOOK_FALLBACK_POLICY if job.webhook and self._router else self._policy
+        return _policy_for(
+            webhook=job.webhook, listening=self._router is not None, usual=self._policy
+        )
+
+    def _release_unlearned(self) -> None:
+        """Schedule the parked jobs on the adaptive schedule (learning gave up)."""
+        now = self._clock.now()
+        for job in self._parked:
+            self._schedule(
+                job,
+                self._clamped(
+                    job, now + self._policy.next_delay(now - job.submitted_at, rng=self._rng)
+                ),
+            )
+        self._parked.clear()
+
+    def _clamped(self, job: Job, due: float) -> float:
+        """`due`, or the job's deadline if that comes first."""
+        deadline = self._deadline_of(job)
+        return due if deadline is None else min(due, deadline)
 
     def _release_parked(self) -> None:
         """Schedule the parked jobs and the other probes from the task time now known.
@@ -716,16 +804,22 @@ class Scheduler(Generic[R]):
         self._active -= 1
         if job.task_id is not None:
             self._waiting -= 1
-            if self._router is not None:
-                self._router.unwatch(job.task_id)
-                self._watched.pop(job.task_id, None)
+            self._unwatch(job)
             if self._held:
                 self._schedule(self._held.popleft(), self._clock.now())
         if job.probe:
             self._probing -= 1
             self._probes.discard(job)
             if self._estimator.estimate is None and self._parked:
-                self._make_probe(self._parked.pop(0), self._clock.now())
+                if error is not None and not isinstance(error, TaskFailedError):
+                    # A probe that timed out or broke teaches nothing: stop learning and
+                    # poll the parked jobs on the adaptive schedule, within their deadlines.
+                    self._learn = False
+                    self._release_unlearned()
+                else:
+                    replacement = next(iter(self._parked))
+                    del self._parked[replacement]
+                    self._make_probe(replacement, self._clock.now())
         outcome: Outcome[R] = Outcome(
             request=job.request, index=job.index, task_id=job.task_id, result=result, error=error
         )
@@ -811,7 +905,7 @@ class TaskEngine:
         """
         now = self.clock.now()
         origin = now if submitted_at is None else submitted_at
-        policy = WEBHOOK_FALLBACK_POLICY if webhook and self._router else self.policy
+        policy = _policy_for(webhook=webhook, listening=self._router is not None, usual=self.policy)
         first = now if submitted_at is None else now + policy.next_delay(0.0, rng=self._rng)
         job = Job(
             index=0,
@@ -830,9 +924,24 @@ class TaskEngine:
             timeout=timeout,
             learn=False,
         )
-        outcome = await scheduler.next_outcome()
+        try:
+            outcome = await scheduler.next_outcome()
+        finally:
+            scheduler.close()
         if outcome is None:  # pragma: no cover  (a job always ends in an outcome)
             raise MusicAPIError(f"the wait for task {task_id} ended without an outcome")
         if outcome.error is not None:
             raise outcome.error
         return outcome.result  # type: ignore[return-value]  # a success carries its result
+
+
+def _policy_for(*, webhook: bool, listening: bool, usual: PollPolicy) -> PollPolicy:
+    """The slow fallback schedule for a job a webhook will wake, else the usual one."""
+    return WEBHOOK_FALLBACK_POLICY if webhook and listening else usual
+
+
+def _unexpected(exc: Exception, what: str) -> MusicAPIError:
+    """Wrap an exception from outside the SDK so that it ends one job, not the batch."""
+    error = MusicAPIError(f"the {what} failed unexpectedly: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error

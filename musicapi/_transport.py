@@ -228,6 +228,8 @@ class Transport:
                     ) from exc
                 if not decision.retry:
                     _raise_connection_error(method, path, exc)
+                failed: MusicAPIError = connection_error(f"{method} {path}", exc)
+                failed.__cause__ = exc
             else:
                 retry_after = parse_retry_after(
                     response.headers.get("retry-after"), now=time.time()
@@ -259,8 +261,11 @@ class Transport:
                     ) from error
                 if not decision.retry:
                     raise error
+                failed = error
             if self._past(deadline, decision.delay):
-                raise DeadlineExceeded
+                # No retry fits before the deadline: the caller decides what the failure
+                # means (a wait treats it as transient and ends at its deadline, not now).
+                raise failed
             retries_done += 1
             await self._clock.sleep(decision.delay)
 

@@ -182,10 +182,11 @@ def check_timeout(timeout: object, *, field: str = "timeout") -> float | None:
     """Return a wait's timeout as float seconds, or raise if it is not one.
 
     NaN would never time out and a string would fail deep inside a comparison, so both
-    are refused before anything is sent.
+    are refused before anything is sent. So is 0: a wait that may not last at all could
+    never make its first poll (`get()` polls once).
 
     Raises:
-        RequestValidationError: Not `None` and not a finite number of seconds, 0 or more.
+        RequestValidationError: Not `None` and not a finite number of seconds above 0.
     """
     if timeout is None:
         return None
@@ -193,10 +194,10 @@ def check_timeout(timeout: object, *, field: str = "timeout") -> float | None:
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))
         or not math.isfinite(timeout)
-        or timeout < 0
+        or timeout <= 0
     ):
         raise RequestValidationError(
-            f"{field} must be a finite number of seconds (0 or more) or None, got {timeout!r}",
+            f"{field} must be a finite number of seconds above 0, or None; got {timeout!r}",
             field=field,
         )
     return float(timeout)

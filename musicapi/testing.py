@@ -89,7 +89,10 @@ class FakeClock:
 
         The deadline is a timer in the same queue as the sleepers, so autojump moves
         time to it when every clock user is idle, even if the scope's task is blocked
-        on something other than the clock (a lock, an event, another task).
+        on something other than the clock (a lock, an event, another task), provided
+        some task sleeps on this clock: autojump runs inside `sleep()`. With nothing
+        sleeping on it (say, every task waits on a server that never answers), call
+        `advance()` to move time.
         """
         with anyio.CancelScope() as scope:
             if self._now >= deadline:

@@ -204,11 +204,11 @@ class TestAfterPoll:
 
 
 class TestCheckTimeout:
-    @pytest.mark.parametrize("value", [None, 0, 0.5, 900])
+    @pytest.mark.parametrize("value", [None, 0.001, 0.5, 900])
     def test_accepts(self, value: float | None) -> None:
         assert check_timeout(value) == (None if value is None else float(value))
 
-    @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, "5", True, [1]])
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, 0, "5", True, [1]])
     def test_refuses_naming_the_field(self, value: object) -> None:
         with pytest.raises(RequestValidationError) as info:
             check_timeout(value)
