@@ -83,6 +83,7 @@ class AsyncMusicAPI:
         poll_policy: PollPolicy | None = None,
         webhooks: WebhookReceiver | EventBus | None = None,
     ) -> None:
+        configure_from_env()
         self._setup(
             ClientConfig.resolve(
                 api_key=api_key,
@@ -107,7 +108,6 @@ class AsyncMusicAPI:
         return client
 
     def _setup(self, config: ClientConfig) -> None:
-        configure_from_env()
         self._config = config
         self._clock = config.clock or REAL_CLOCK
         self._budget = RequestBudget(

@@ -434,6 +434,10 @@ class Scheduler(Generic[R]):
     def _take(self, now: float) -> Job | None:
         """Return the next job that needs a request now, admitting new jobs as allowed."""
         while True:
+            if self._parked and self._parked_due() <= now:
+                job = next(iter(self._parked))
+                del self._parked[job]  # its last-chance poll before the deadline
+                return job
             if self._first_polls and self._first_poll_due() <= now:
                 job = self._first_polls.popleft()
                 deadline = self._deadline_of(job)
@@ -452,7 +456,6 @@ class Scheduler(Generic[R]):
                 if job.task_id is None and self._waiting >= self._job_cap:
                     self._held.append(job)  # the server's job limit is full: resend later
                     continue
-                self._parked.pop(job, None)  # its last-chance poll before the deadline
                 return job
             if (
                 self._closed
@@ -480,7 +483,7 @@ class Scheduler(Generic[R]):
                 heapq.heappop(self._due)
             if self._due:
                 target = self._due[0][0]
-            target = min(target, self._first_poll_due())
+            target = min(target, self._first_poll_due(), self._parked_due())
         if target <= now:
             return
         with anyio.CancelScope() as scope:
@@ -615,18 +618,26 @@ class Scheduler(Generic[R]):
         elif self._probing < PROBE_JOBS:
             self._make_probe(job, now)
         else:
-            self._park(job, now)
+            self._park(job)
 
-    def _park(self, job: Job, now: float) -> None:
+    def _park(self, job: Job) -> None:
         """Hold a job's first poll until the batch knows its task time.
 
         Whatever the probes do (they may never finish), a parked job is polled once
-        just before its deadline: a job is never timed out without a poll.
+        just before its deadline, so a job is never timed out without a poll. Parked
+        jobs are in submission order, so only the oldest one's deadline is watched
+        (`_parked_due`): no timer per job.
         """
         self._parked[job] = None
-        deadline = self._deadline_of(job)
-        if deadline is not None:
-            self._schedule(job, max(now, deadline - self._policy.min_interval))
+        if len(self._parked) == 1:
+            self._wake_if_earlier(self._parked_due())
+
+    def _parked_due(self) -> float:
+        """When the oldest parked job must have its last-chance poll (before its deadline)."""
+        if not self._parked:
+            return math.inf
+        deadline = self._deadline_of(next(iter(self._parked)))
+        return math.inf if deadline is None else deadline - self._policy.min_interval
 
     def _schedule_at_estimate(self, job: Job) -> None:
         """Queue the job's first poll for its submission time plus the learned task time.

@@ -60,6 +60,7 @@ from anyio.from_thread import BlockingPortal
 from musicapi._client import AsyncMusicAPI
 from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
 from musicapi._errors import ClientClosedError, ConfigurationError
+from musicapi._logging import configure_from_env
 from musicapi._resources.sonic import SonicResource
 
 if TYPE_CHECKING:
@@ -646,6 +647,7 @@ class MusicAPI(_HasBridge):
         backend: str = "asyncio",
         backend_options: dict[str, Any] | None = None,
     ) -> None:
+        configure_from_env()  # here, not on the loop thread: the environment is read once
         config = ClientConfig.resolve(
             api_key=api_key,
             base_url=base_url,
