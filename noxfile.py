@@ -61,5 +61,5 @@ def examples(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks (they compare ratios in one run; they never assert times)."""
     _install(session, "bench")
-    for script in ("bench_get.py", "bench_batch.py", "bench_memory.py"):
+    for script in ("bench_get.py", "bench_batch.py", "bench_memory.py", "bench_webhooks.py"):
         session.run("python", f"benchmarks/{script}", *session.posargs)
