@@ -182,7 +182,8 @@ async def test_a_receiver_that_never_takes_it_is_retried_then_given_up(target: s
 async def test_a_hanging_receiver_delays_no_other_delivery_and_times_out() -> None:
     receiver = Receiver()
     clock = FakeClock(autojump=False)
-    sandbox = Sandbox(clock=clock, webhook_timeout=0.3)
+    # Long enough that the other delivery lands first even on a loaded CI machine.
+    sandbox = Sandbox(clock=clock, webhook_timeout=1.5)
     async with serve_http(receiver, "127.0.0.1", 0) as hook_port, sandbox.serve() as base_url:
         await _create(base_url, webhook_url=f"http://127.0.0.1:{hook_port}/hang")
         await _create(base_url, webhook_url=f"http://127.0.0.1:{hook_port}/hook")
