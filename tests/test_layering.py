@@ -131,7 +131,7 @@ def test_pure_modules_import_neither_httpx_nor_transport(name: str) -> None:
     assert _violations([PACKAGE / name], ["httpx", "musicapi._transport"]) == []
 
 
-@pytest.mark.parametrize("name", ["_engine.py", "_batch.py", "_estimate.py"])
+@pytest.mark.parametrize("name", ["_engine.py", "_batch.py", "_estimate.py", "_wakeups.py"])
 def test_the_engine_is_handed_its_operations(name: str) -> None:
     # design.md, one task engine: the scheduler and the batch get submit, poll, clock,
     # policy and budget; they never reach into a resource or the transport.
