@@ -29,7 +29,7 @@ from musicapi._errors import (
     SubmissionUnknownError,
     TaskFailedError,
 )
-from musicapi._journal import Event, JobRecord, Journal, fingerprint
+from musicapi._journal import Event, JobRecord, Journal, body_digest, key_for
 from musicapi._logging import logger
 from musicapi._models import TaskState
 from musicapi._wait import check_timeout
@@ -172,10 +172,10 @@ class AsyncBatchRun(Generic[R]):
         )
         if self._journal is None:
             return job
-        base = fingerprint(body, 0)
-        occurrence = self._occurrences.get(base, 0)
-        self._occurrences[base] = occurrence + 1
-        job.key = fingerprint(body, occurrence)
+        digest = body_digest(payload)  # the payload is the journal's canonical form
+        occurrence = self._occurrences.get(digest, 0)
+        self._occurrences[digest] = occurrence + 1
+        job.key = key_for(digest, occurrence)
         record = self._journal.get(job.key)
         return job if record is None else self._resume(job, record)
 

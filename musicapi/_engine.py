@@ -243,11 +243,6 @@ class Scheduler(Generic[R]):
         self._wake_scope: anyio.CancelScope | None = None
         self._sleep_target = -math.inf
 
-    @property
-    def estimate(self) -> float | None:
-        """The learned task time in seconds, once known."""
-        return self._estimator.estimate
-
     def close(self) -> None:
         """Start nothing more, and stop listening for this scheduler's webhook deliveries.
 

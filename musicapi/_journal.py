@@ -44,7 +44,15 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["FORMAT_VERSION", "FSYNC_INTERVAL", "Event", "JobRecord", "Journal", "fingerprint"]
+__all__ = [
+    "FORMAT_VERSION",
+    "FSYNC_INTERVAL",
+    "Event",
+    "JobRecord",
+    "Journal",
+    "body_digest",
+    "key_for",
+]
 
 FSYNC_INTERVAL = 0.5
 FORMAT_VERSION = 1
@@ -84,10 +92,17 @@ class JobRecord:
     submitted_at: float | None = None
 
 
-def fingerprint(body: Mapping[str, Any], occurrence: int) -> str:
-    """Return a stable key for the `occurrence`-th request with this JSON body."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+def body_digest(canonical: bytes) -> str:
+    """Return the digest part of a key, from a body already encoded as canonical JSON.
+
+    Canonical: sorted keys, compact separators, UTF-8 without escapes; the bytes the
+    batch sends (`_converter.encode_body`), so a batch hashes what it already encoded.
+    """
+    return hashlib.sha256(canonical).hexdigest()[:32]
+
+
+def key_for(digest: str, occurrence: int) -> str:
+    """Return the key of the `occurrence`-th request whose body has this digest."""
     return f"{digest}:{occurrence}"
 
 

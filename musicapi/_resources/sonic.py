@@ -62,8 +62,11 @@ class SonicResource(Resource):
             SubmissionUnknownError: The request was sent but its answer was lost.
             MusicAPIError: Any other failure, after the retries the policy allows.
         """
-        payload = encode_body(unstructure_request(prepare_request(request, fields)))
-        submission = await self._ops.submit(payload)
+        return await self._create(prepare_request(request, fields))
+
+    async def _create(self, request: SonicCreateRequest) -> TaskSubmission:
+        """Send an already validated create; log its task id if the caller is gone."""
+        submission = await self._ops.submit(encode_body(unstructure_request(request)))
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
@@ -130,7 +133,7 @@ class SonicResource(Resource):
         timeout = check_timeout(timeout)
         submitted_at = self._clock.now()
         prepared = prepare_request(request, fields)
-        submission = await self.create(prepared)
+        submission = await self._create(prepared)
         try:
             return await self._engine.wait(
                 self._ops,

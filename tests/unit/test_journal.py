@@ -349,3 +349,18 @@ def test_fsync_at_most_every_interval_and_on_close(
     assert len(synced) == 1
     journal.close()
     assert len(synced) == 2
+
+
+def test_keys_hash_the_bytes_a_batch_sends_and_match_older_journals() -> None:
+    # Journals written before keys were taken from the sent bytes hashed
+    # json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+    import hashlib
+    import json
+
+    from musicapi._converter import encode_body
+    from musicapi._journal import body_digest, key_for
+
+    body = {"mv": "sonic-v5", "gpt_description_prompt": "ünïcode ♪", "custom_mode": False}
+    old = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(old.encode()).hexdigest()[:32]
+    assert key_for(body_digest(encode_body(body)), 3) == f"{expected}:3"
