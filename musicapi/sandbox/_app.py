@@ -16,8 +16,9 @@ Any other path under `/api/v1` is checked for a key first, like a real API gatew
 does, so that an unauthenticated caller learns nothing about which paths exist: 401
 without a valid key, then 404.
 
-`/files/...` is the sandbox's "CDN": no key needed, and no injected 429s. It serves
-each clip's audio (`<clip>.wav`) and cover art (`<clip>.jpg`).
+Routes are listed in `_route_table.py` and handled by family in `_task_ops.py` and
+`_sync_ops.py`. `/files/...` is the sandbox's "CDN" (`_files.py`): no key needed, and
+no injected 429s.
 `/_sandbox/...` is the control API (see `_control.py`); it is never faulty and never
 counted.
 """
@@ -28,12 +29,14 @@ import hashlib
 import hmac
 import math
 import random
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from musicapi.sandbox._audio import render
+from musicapi.sandbox import _sync_ops, _task_ops
 from musicapi.sandbox._control import Control
 from musicapi.sandbox._faults import Faults, lookup, take
+from musicapi.sandbox._files import FileHost
 from musicapi.sandbox._http import (
     MAX_BODY_BYTES,
     Answer,
@@ -45,23 +48,25 @@ from musicapi.sandbox._http import (
     Send,
     format_seconds,
     json_answer,
-    json_object,
     read_request,
     send_answer,
 )
-from musicapi.sandbox._image import cover
 from musicapi.sandbox._limits import ConcurrencyLimit, RateLimit
-from musicapi.sandbox._results import failure_body, success_body
-from musicapi.sandbox._validate import cost_of, validate_create
+from musicapi.sandbox._route_table import RouteSpec, match
 
 if TYPE_CHECKING:
     from musicapi._clock import Clock
     from musicapi.sandbox._state import TaskStore
     from musicapi.sandbox._stats import Stats
 
-__all__ = ["API_PREFIX", "SandboxApp", "route_name"]
+__all__ = ["API_PREFIX", "Handler", "SandboxApp", "route_name"]
 
 API_PREFIX = "/api/v1"
+
+Handler = Callable[["SandboxApp", Request, str, "str | None"], Answer]
+"""A route's handler: (app, request, the key's fingerprint, the path's `{id}`) -> answer."""
+
+HANDLERS: dict[str, Handler] = {**_task_ops.HANDLERS, **_sync_ops.HANDLERS}
 
 _UNAUTHORIZED = {"error": "Unauthorized", "message": "Invalid API key"}
 _NOT_JSON = Answer(200, b"<html><body>oops</body></html>", content_type="text/html")
@@ -76,17 +81,23 @@ def _under_api(path: str) -> bool:
     return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
 
 
+def _routes_of(path: str) -> tuple[list[RouteSpec], str | None]:
+    """Return the served routes whose path is `path`, and the path's `{id}`."""
+    if not path.startswith(f"{API_PREFIX}/"):
+        return [], None
+    specs, param = match(path.removeprefix(API_PREFIX))
+    return [spec for spec in specs if spec.name in HANDLERS], param
+
+
 def route_name(path: str) -> str | None:
-    """Return the route name (`credits`, `create`, `task`, `file`) of `path`, or `None`."""
-    if path == f"{API_PREFIX}/get-credits":
-        return "credits"
-    if path == f"{API_PREFIX}/sonic/create":
-        return "create"
-    if path.startswith(f"{API_PREFIX}/sonic/task/"):
-        return "task"
+    """Return the route name (`credits`, `create`, `task`, `file`, ...) of `path`, or `None`.
+
+    Where routes share a path and differ by method, the first one's name is returned.
+    """
     if path.startswith("/files/"):
         return "file"
-    return None
+    specs, _ = _routes_of(path)
+    return specs[0].name if specs else None
 
 
 def _too_many(error: str, retry_after: str | None) -> Answer:
@@ -127,14 +138,13 @@ class SandboxApp:
         self.store = store
         self.faults = faults
         self.stats = stats
+        self.files = FileHost(store)
         self._key_owner = _owner(api_key) if api_key is not None else None
         self._rate_limit = RateLimit(rate_limit) if rate_limit is not None else None
         self._concurrency = (
             ConcurrencyLimit(max_concurrent_jobs) if max_concurrent_jobs is not None else None
         )
         self._rng = random.Random(f"faults-{seed}")
-        self._audio: dict[str, bytes] = {}
-        self._covers: dict[str, bytes] = {}
         self._control = Control(self)
 
     @property
@@ -160,7 +170,10 @@ class SandboxApp:
         if request.path.startswith("/_sandbox/"):
             await send_answer(send, self._control.handle(request))
             return
-        route = route_name(request.path)
+        specs, param = _routes_of(request.path)
+        route: str | None = "file" if request.path.startswith("/files/") else None
+        if specs:
+            route = next((s.name for s in specs if s.method == request.method), specs[0].name)
         if route is None:
             owner = self._authenticate(request) if _under_api(request.path) else None
             answer = (
@@ -169,14 +182,16 @@ class SandboxApp:
         else:
             self.stats.count_request(route)
             try:
-                answer = await self._serve(route, request)
+                answer = await self._serve(route, specs, param, request)
             except DroppedConnection:
                 self.stats.dropped += 1
                 raise
         self.stats.count_answer(answer.status)
         await send_answer(send, answer)
 
-    async def _serve(self, route: str, request: Request) -> Answer:
+    async def _serve(
+        self, route: str, specs: list[RouteSpec], param: str | None, request: Request
+    ) -> Answer:
         faults = self.faults
         delay = lookup(faults.delay, route)
         if delay:
@@ -194,7 +209,7 @@ class SandboxApp:
                 retry_after = format_seconds(retry_after)
             return _too_many("rate limited", retry_after)
         self.store.settle()
-        answer = self._file(request) if route == "file" else self._api(route, request)
+        answer = self.files.serve(request) if route == "file" else self._api(specs, param, request)
         if take(faults.drop_after_commit_next, route):
             raise DroppedConnection
         if take(faults.malformed_next, route):
@@ -217,7 +232,7 @@ class SandboxApp:
             return json_answer(401, _UNAUTHORIZED)
         return owner
 
-    def _api(self, route: str, request: Request) -> Answer:
+    def _api(self, specs: list[RouteSpec], param: str | None, request: Request) -> Answer:
         owner = self._authenticate(request)
         if isinstance(owner, Answer):
             return owner
@@ -225,70 +240,33 @@ class SandboxApp:
             wait = self._rate_limit.acquire(owner, self.clock.now())
             if wait is not None:
                 return _too_many("rate limited", f"{max(0.01, math.ceil(wait * 100) / 100):.2f}")
-        expected = "POST" if route == "create" else "GET"
-        if request.method != expected:
-            return json_answer(405, {"error": "method not allowed"}, (("allow", expected),))
-        if route == "credits":
-            account = self.store.account
-            return json_answer(
-                200, {"credits": account.credits, "extra_credits": account.extra_credits}
-            )
-        if route == "create":
-            return self._create(request, owner)
-        return self._task(request)
+        spec = next((s for s in specs if s.method == request.method), None)
+        if spec is None:
+            allow = ", ".join(sorted({s.method for s in specs}))
+            return json_answer(405, {"error": "method not allowed"}, (("allow", allow),))
+        return HANDLERS[spec.name](self, request, owner, param)
 
-    def _create(self, request: Request, owner: str) -> Answer:
-        body = json_object(request.body)
-        if body is None:
-            return json_answer(400, {"error": "body: must be a JSON object"})
-        error = validate_create(body)
-        if error is not None:
-            return json_answer(400, {"error": error})
-        if body.get("continue_clip_id") and body["continue_clip_id"] not in self.store.clips:
-            return json_answer(404, {"error": "clip not found"})
-        if self._concurrency is not None:
-            wait = self._concurrency.check(owner, self.clock.now())
-            if wait is not None:
-                return _too_many("too many concurrent jobs", format_seconds(wait))
-        charged = self.store.account.charge(cost_of(body.get("task_type") or "create_music"))
-        if charged is None:
-            return json_answer(
-                403,
-                {
-                    "error": "Insufficient credits",
-                    "message": "insufficient credits or no active subscription",
-                },
-            )
-        record = self.store.create(body, owner, charged, self.faults)
-        if self._concurrency is not None:
-            self._concurrency.started(owner, record.ends)
-        return json_answer(200, {"message": "success", "task_id": record.task_id})
+    def concurrency_answer(self, owner: str) -> Answer | None:
+        """Return the 429 a new task of `owner` gets under `max_concurrent_jobs`, or `None`."""
+        if self._concurrency is None:
+            return None
+        wait = self._concurrency.check(owner, self.clock.now())
+        if wait is None:
+            return None
+        return _too_many("too many concurrent jobs", format_seconds(wait))
 
-    def _task(self, request: Request) -> Answer:
-        record = self.store.tasks.get(request.path.removeprefix(f"{API_PREFIX}/sonic/task/"))
-        if record is None:
-            return json_answer(404, {"error": "task not found"})
-        if record.state == "running":
-            return json_answer(202, {"type": "not_ready"})
-        if record.state == "failed":
-            return json_answer(200, failure_body(record))
-        body = success_body(
-            record, f"{request.origin}/files", duration_as_string=self.faults.duration_as_string
+    def task_started(self, owner: str, ends: float) -> None:
+        """Count a new running task of `owner` (until clock time `ends`) against its limit."""
+        if self._concurrency is not None:
+            self._concurrency.started(owner, ends)
+
+    @staticmethod
+    def insufficient_credits() -> Answer:
+        """Return the documented answer to a paid request the balance cannot cover (403)."""
+        return json_answer(
+            403,
+            {
+                "error": "Insufficient credits",
+                "message": "insufficient credits or no active subscription",
+            },
         )
-        return json_answer(200, body)
-
-    def _file(self, request: Request) -> Answer:
-        if request.method != "GET":
-            return json_answer(405, {"error": "method not allowed"}, (("allow", "GET"),))
-        name = request.path.removeprefix("/files/")
-        clip_id, _, extension = name.rpartition(".")
-        clip = self.store.clips.get(clip_id)
-        if clip is None or extension not in ("wav", "jpg"):
-            return json_answer(404, {"error": "file not found"})
-        if extension == "jpg":
-            if clip_id not in self._covers:
-                self._covers[clip_id] = cover(f"{clip.tags} {clip.title} {clip.tune.seed}")
-            return Answer(200, self._covers[clip_id], content_type="image/jpeg")
-        if clip_id not in self._audio:
-            self._audio[clip_id] = render(clip.tune)
-        return Answer(200, self._audio[clip_id], content_type="audio/wav")

@@ -16,9 +16,11 @@ from typing import Any, cast
 
 import attrs
 
+from musicapi.sandbox._route_table import ROUTE_NAMES
+
 __all__ = ["FAIL_TYPES", "ROUTES", "Faults", "lookup", "take"]
 
-ROUTES = ("credits", "create", "task", "file")
+ROUTES = ROUTE_NAMES
 """Route names used by the knobs and the stats; `"*"` in a knob means any API route."""
 
 FAIL_TYPES = ("failed", "timeout", "forbidden", "api_error")
@@ -89,7 +91,10 @@ def _route_map(check: _Check, what: str) -> _Validator:
     def validate(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
         items = cast("dict[object, object]", value).items() if isinstance(value, dict) else None
         if items is None or not all(key in (*ROUTES, "*") and check(v) for key, v in items):
-            raise TypeError(f"{attribute.name}: must map route names {(*ROUTES, '*')} to {what}")
+            raise TypeError(
+                f"{attribute.name}: must map route names (credits, create, task, file, "
+                f"sonic/lyrics, ... or '*') to {what}"
+            )
 
     return validate
 

@@ -86,6 +86,7 @@ class Request:
         headers: Header names (lower-case) to values; a repeated header keeps its last value.
         body: The raw body.
         origin: `scheme://host[:port]` as the client addressed us, for absolute URLs.
+        query: The raw query string (after `?`, percent-encoded), `""` if none.
     """
 
     method: str
@@ -93,6 +94,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     origin: str
+    query: str = ""
 
 
 @attrs.frozen
@@ -189,7 +191,12 @@ async def read_request(
         server_host, server_port = scope.get("server") or ("localhost", None)
         host = server_host if server_port in (None, 80) else f"{server_host}:{server_port}"
     return Request(
-        scope["method"], scope["path"], headers, b"".join(chunks), f"{scope['scheme']}://{host}"
+        scope["method"],
+        scope["path"],
+        headers,
+        b"".join(chunks),
+        f"{scope['scheme']}://{host}",
+        bytes(scope.get("query_string", b"")).decode("latin-1"),
     )
 
 

@@ -188,7 +188,8 @@ class TaskStore:
         """Return the unix time that corresponds to the clock's now (virtual with a fake clock)."""
         return self._unix_offset + self.clock.now()
 
-    def _uuid(self) -> str:
+    def new_id(self) -> str:
+        """Return a fresh task or clip id: a random UUID, or the next seeded one."""
         if self._ids is None:
             return str(uuid.uuid4())
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
@@ -206,7 +207,7 @@ class TaskStore:
             faults.fail_next_tasks -= 1
             fails = True
         record = TaskRecord(
-            task_id=self._uuid(),
+            task_id=self.new_id(),
             task_type=payload.get("task_type") or "create_music",
             payload=payload,
             owner=owner,
@@ -274,7 +275,7 @@ class TaskStore:
             lyrics = source.lyrics if source else ""
         mv = body.get("mv") or (source.mv if source else "sonic-v5")
         return ClipRecord(
-            clip_id=self._uuid(),
+            clip_id=self.new_id(),
             task_id=record.task_id,
             title=title,
             tags=tags,
