@@ -24,6 +24,7 @@ from musicapi._errors import FileNotFoundOnHostError as FileNotFoundOnHostError
 from musicapi._errors import FileTooLargeError as FileTooLargeError
 from musicapi._errors import FileUnavailableError as FileUnavailableError
 from musicapi._errors import FileURLMissingError as FileURLMissingError
+from musicapi._errors import GoneError as GoneError
 from musicapi._errors import InsufficientCreditsError as InsufficientCreditsError
 from musicapi._errors import JournalInUseError as JournalInUseError
 from musicapi._errors import MalformedResponseError as MalformedResponseError
@@ -68,6 +69,7 @@ __all__ = [
     "FileURLMissingError",
     "FileUnavailableError",
     "GenerationResult",
+    "GoneError",
     "InsufficientCreditsError",
     "JournalInUseError",
     "MalformedResponseError",

@@ -10,7 +10,8 @@ MusicAPIError
 │   ├── RateLimitError                      429 (.retry_after)
 │   ├── BadRequestError                     other 4xx
 │   │   ├── PermissionDeniedError           any other 403
-│   │   └── NotFoundError                   404
+│   │   ├── NotFoundError                   404
+│   │   └── GoneError                       410: the API withdrew the operation or task type
 │   └── ServerError                         5xx
 ├── ClientClosedError (also RuntimeError)   the client was used after close()
 ├── APIConnectionError                      no usable answer from the network
@@ -52,6 +53,7 @@ __all__ = [
     "FileTooLargeError",
     "FileURLMissingError",
     "FileUnavailableError",
+    "GoneError",
     "InsufficientCreditsError",
     "JournalInUseError",
     "MalformedResponseError",
@@ -135,6 +137,13 @@ class PermissionDeniedError(BadRequestError):
 
 class NotFoundError(BadRequestError):
     """404: the task or clip id is unknown."""
+
+
+class GoneError(BadRequestError):
+    """410: the API has withdrawn this operation (Nuro) or task type (some producer ones).
+
+    Nothing was charged. The message says what to use instead when the server does.
+    """
 
 
 class RateLimitError(APIStatusError):
@@ -296,6 +305,8 @@ def error_for_status(
         return PermissionDeniedError(message, **fields)
     if status_code == 404:
         return NotFoundError(message, **fields)
+    if status_code == 410:
+        return GoneError(f"withdrawn by the API ({message})", **fields)
     if status_code == 429:
         return RateLimitError(message, retry_after=retry_after, **fields)
     if status_code >= 500:

@@ -49,6 +49,11 @@ class TaskKind(Generic[S, R]):
             the family's snapshot; raises `MalformedResponseError` for shapes it does
             not know.
         read: Reads a snapshot into the engine's `Reading`.
+        read_submission: Reads the create's answer into a `TaskSubmission` (most
+            families answer `{"task_id": ...}`; studio and lyrics tasks do not).
+        poll_field: For a family polled by repeating a POST (`/sonic/midi`, whose
+            202 means "call again"), the JSON field that carries the id; `None` for
+            the usual `GET <poll_prefix><id>`.
     """
 
     name: str
@@ -56,9 +61,15 @@ class TaskKind(Generic[S, R]):
     poll_prefix: str
     parse: Callable[[str, int, Any, float | None], S]
     read: Callable[[S], Reading[R]]
+    read_submission: Callable[[Any], TaskSubmission] = attrs.field(
+        default=lambda body: structure(body, TaskSubmission, what="create response")
+    )
+    poll_field: str | None = None
 
     def poll_path(self, task_id: str) -> str:
         """Return the poll path of `task_id`, the id percent-encoded as one path segment."""
+        if self.poll_field is not None:
+            return self.poll_prefix
         return self.poll_prefix + quote(task_id, safe="")
 
 
@@ -106,6 +117,7 @@ class TaskOps(Generic[S, R]):
         self,
         payload: bytes,
         *,
+        path: str | None = None,
         before_send: Callable[[], None] | None = None,
         retries: int | None = None,
     ) -> TaskSubmission:
@@ -113,24 +125,31 @@ class TaskOps(Generic[S, R]):
 
         Args:
             payload: The request body, UTF-8 JSON.
+            path: The path to POST to, when the family has several ways to start a job
+                (`/sonic/stems/basic` is polled like `/sonic/create`); the kind's
+                `submit_path` by default.
             before_send: Called just before the POST goes on the wire (the journal's cue).
             retries: Resends the transport may make itself (`None`: the client's
                 `max_retries`); a batch passes 0 and schedules its own.
         """
         response = await self._transport.request(
             "POST",
-            self._kind.submit_path,
+            path or self._kind.submit_path,
             content=payload,
             idempotency=Idempotency.CREATE,
             before_send=before_send,
             retries=retries,
         )
-        return structure(response.body, TaskSubmission, what="create response")
+        return self._kind.read_submission(response.body)
 
     async def snapshot(self, task_id: str, *, deadline: float | None = None) -> S:
         """Poll once and return the family's snapshot (what `get()` returns)."""
+        field = self._kind.poll_field
         response = await self._transport.request(
-            "GET", self._kind.poll_path(task_id), deadline=deadline
+            "GET" if field is None else "POST",
+            self._kind.poll_path(task_id),
+            json_body=None if field is None else {field: task_id},
+            deadline=deadline,
         )
         return self._kind.parse(task_id, response.status_code, response.body, response.retry_after)
 

@@ -295,7 +295,8 @@ def _host_problem(hostname: str, bracketed: bool) -> str | None:
     return None
 
 
-def _webhook_problem(url: str) -> str | None:
+def webhook_url_problem(url: str) -> str | None:
+    """Say what keeps `url` from being an absolute http(s) URL with a valid host, or `None`."""
     if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
         return "it holds spaces or control characters"
     try:
@@ -321,7 +322,7 @@ def _webhook_problem(url: str) -> str | None:
 
 def _check_webhook(request: SonicCreateRequest) -> None:
     if request.webhook_url is not None:
-        problem = _webhook_problem(request.webhook_url)
+        problem = webhook_url_problem(request.webhook_url)
         if problem:
             raise RequestValidationError(
                 f"webhook_url must be an absolute http(s) URL with a valid host; {problem}",

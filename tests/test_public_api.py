@@ -36,6 +36,7 @@ EXPECTED_ALL = [
     "FileURLMissingError",
     "FileUnavailableError",
     "GenerationResult",
+    "GoneError",
     "InsufficientCreditsError",
     "JournalInUseError",
     "MalformedResponseError",

@@ -87,10 +87,23 @@ class SonicCreateRequest:
 
 @attrs.frozen(kw_only=True)
 class TaskSubmission:
-    """The answer to a create: the id of the job that was started."""
+    """The answer to an operation that starts a job: the id to wait on.
+
+    Attributes:
+        task_id: The job's id; pass it (or this object) to the family's `wait`.
+        message: The server's message (`success`).
+        warning: An advisory some operations add (`/sonic/create-voice`).
+        steps: The state of each step of a combined operation (`/sonic/sample`,
+            `/sonic/upload-cover`, `/sonic/upload-extend`), as the server reports it.
+        failed_step: The step that failed (`upload` or `sample`), if one did.
+        raw: The answer's JSON with every field.
+    """
 
     task_id: str
     message: str | None = None
+    warning: str | None = None
+    steps: Mapping[str, Any] | None = None
+    failed_step: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=EMPTY_RAW, repr=False, eq=False)
 
 

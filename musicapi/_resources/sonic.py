@@ -1,8 +1,9 @@
 """Sonic song generation: create, get, wait, generate and generate_many.
 
 The resource builds typed requests and hands the waiting to the client's task engine
-(`_engine.py`): `wait`, `generate` and every job of `generate_many` go through the same
-scheduler, so they share one deadline rule, one retry rule and one request budget.
+(`_engine.py`) through `TaskFamily`: `wait`, `generate` and every job of
+`generate_many` go through the same scheduler, so they share one deadline rule, one
+retry rule and one request budget.
 """
 
 from __future__ import annotations
@@ -10,17 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import TYPE_CHECKING, Any
 
-import anyio
-import anyio.lowlevel
-
-from musicapi._batch import AsyncBatchRun
-from musicapi._converter import encode_body, unstructure_request
+from musicapi._converter import unstructure_request
 from musicapi._errors import RequestValidationError
-from musicapi._logging import logger
 from musicapi._models import GenerationResult, SonicCreateRequest, Task, TaskSubmission
-from musicapi._resources._base import Resource
-from musicapi._tasks import SONIC, TaskOps, checked_task_id
-from musicapi._transport import log_orphaned_task
+from musicapi._resources._family import DEFAULT_WAIT_TIMEOUT, TaskFamily
+from musicapi._tasks import SONIC
 from musicapi._validation import prepare_request
 from musicapi._wait import check_timeout
 
@@ -28,23 +23,18 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Mapping
 
+    from musicapi._batch import AsyncBatchRun
     from musicapi._engine import TaskEngine
     from musicapi._transport import Transport
-    from musicapi._wait import Reading
-
-DEFAULT_WAIT_TIMEOUT = 900.0
-"""Fifteen minutes: longer than the slowest documented generation (about eight minutes)."""
 
 
-class SonicResource(Resource):
+class SonicResource(TaskFamily[Task, GenerationResult]):
     """Song generation with the Sonic models (`/sonic/create`, `/sonic/task/{id}`)."""
 
-    __slots__ = ("_engine", "_ops")
+    __slots__ = ()
 
     def __init__(self, transport: Transport, engine: TaskEngine) -> None:
-        super().__init__(transport, engine.clock)
-        self._engine = engine
-        self._ops = TaskOps(transport, SONIC)
+        super().__init__(transport, engine, SONIC)
 
     async def create(
         self, /, request: SonicCreateRequest | None = None, **fields: Any
@@ -62,60 +52,14 @@ class SonicResource(Resource):
             SubmissionUnknownError: The request was sent but its answer was lost.
             MusicAPIError: Any other failure, after the retries the policy allows.
         """
-        return await self._create(prepare_request(request, fields))
-
-    async def _create(self, request: SonicCreateRequest) -> TaskSubmission:
-        """Send an already validated create; log its task id if the caller is gone."""
-        submission = await self._ops.submit(encode_body(unstructure_request(request)))
-        try:
-            await anyio.lowlevel.checkpoint_if_cancelled()
-        except anyio.get_cancelled_exc_class():
-            log_orphaned_task(submission.task_id)
-            raise
-        return submission
-
-    async def get(self, task_id: str) -> Task:
-        """Poll a task once and return its state; a running or failed task is not an error.
-
-        Raises:
-            NotFoundError: The task id is unknown.
-            RequestValidationError: The id is not a usable task id (nothing sent).
-            MusicAPIError: Any other failure, after retries.
-        """
-        return await self._ops.snapshot(checked_task_id(task_id))
-
-    async def wait(
-        self,
-        task_id: str,
-        *,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (a fixed public name; read from the injected clock)
-    ) -> GenerationResult:
-        """Poll until the task finishes and return its result.
-
-        The first poll is immediate; later ones back off adaptively (see
-        `PollPolicy`). One deadline covers every poll, retry, wait for pacing and
-        request: the wait ends within moments of it, whatever it was blocked on.
-        Transient failures (5xx, 429, network, an unreadable answer) do not end the
-        wait; they are retried until the deadline.
-
-        Args:
-            task_id: The task to wait for.
-            timeout: Seconds until `WaitTimeoutError`; `None` waits forever.
-
-        Raises:
-            TaskFailedError: The task failed upstream (its credits are refunded).
-            WaitTimeoutError: The deadline passed; the task may still finish.
-        """
-        return await self._engine.wait(
-            self._ops, checked_task_id(task_id), timeout=check_timeout(timeout)
-        )
+        return await self._submit(unstructure_request(prepare_request(request, fields)))
 
     async def generate(
         self,
         /,
         request: SonicCreateRequest | None = None,
         *,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (as in wait)
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         **fields: Any,
     ) -> GenerationResult:
         """Create a generation and wait for it: the quickstart's whole loop in one call.
@@ -132,24 +76,8 @@ class SonicResource(Resource):
         """
         timeout = check_timeout(timeout)
         submitted_at = self._clock.now()
-        prepared = prepare_request(request, fields)
-        submission = await self._create(prepared)
-        try:
-            return await self._engine.wait(
-                self._ops,
-                submission.task_id,
-                timeout=timeout,
-                submitted_at=submitted_at,
-                webhook=prepared.webhook_url is not None,
-            )
-        except anyio.get_cancelled_exc_class():
-            logger.warning(
-                "generate was cancelled while waiting for task %s, which goes on upstream; "
-                "wait for it with sonic.wait(%r)",
-                submission.task_id,
-                submission.task_id,
-            )
-            raise
+        body = unstructure_request(prepare_request(request, fields))
+        return await self._submit_and_wait(body, timeout=timeout, submitted_at=submitted_at)
 
     def generate_many(
         self,
@@ -183,21 +111,14 @@ class SonicResource(Resource):
                 `requests` is not iterable (a bad single request is an outcome instead).
             ClientClosedError: The client was closed.
         """
-        self._transport.ensure_open()
-        return AsyncBatchRun(
-            self._engine,
-            self._ops,
+        return self._batch(
             requests,
             prepare=_sonic_body,
-            read_journaled=self._read_journaled,
             concurrency=concurrency,
             timeout=timeout,
             journal=journal,
             resubmit_unknown=resubmit_unknown,
         )
-
-    def _read_journaled(self, task_id: str, body: Any) -> Reading[GenerationResult]:
-        return SONIC.read(SONIC.parse(task_id, 200, body, None))
 
 
 def _sonic_body(request: Any) -> dict[str, Any]:

@@ -41,7 +41,14 @@ if TYPE_CHECKING:
     from musicapi._clock import Clock
     from musicapi.sandbox._faults import Faults
 
-__all__ = ["STREAMING_SHARE", "Account", "ClipRecord", "TaskRecord", "TaskStore"]
+__all__ = [
+    "STREAMING_SHARE",
+    "Account",
+    "ClipRecord",
+    "PersonaRecord",
+    "TaskRecord",
+    "TaskStore",
+]
 
 STREAMING_SHARE = 2 / 3
 """How far through its time a succeeding task starts streaming (its clips playable)."""
@@ -74,7 +81,23 @@ class Account:
 
 @attrs.define(kw_only=True)
 class ClipRecord:
-    """A clip of a finished task: what its result and its audio file are made from."""
+    """A clip: what its result and its files are made from.
+
+    Attributes:
+        clip_id: Its id.
+        task_id: The task that made it (`""` for an upload, which has none).
+        title: Its title.
+        tags: Its style tags.
+        lyrics: Its lyrics (`"[Instrumental]"` for an instrumental).
+        mv: The model that made it.
+        tune: The musical plan its audio is synthesised from.
+        part: `None` for a whole song; for a stem, the part of the mix it holds
+            (`vocals`, `instrumental`, `drums`, `bass`, `other`).
+        source_clip_id: The clip a stem, an upload of a sandbox file, or a derived
+            clip came from, if any.
+        uploaded: Whether it came from an upload (`/sonic/upload` and friends), which
+            only the `*_upload_music` task types accept (api-reference §4.1).
+    """
 
     clip_id: str
     task_id: str
@@ -83,6 +106,18 @@ class ClipRecord:
     lyrics: str
     mv: str
     tune: Tune
+    part: str | None = None
+    source_clip_id: str | None = None
+    uploaded: bool = False
+
+
+@attrs.define(kw_only=True)
+class PersonaRecord:
+    """A persona (`/sonic/persona`, or a voice from `/sonic/create-voice`)."""
+
+    persona_id: str
+    name: str
+    clip_id: str
 
 
 @attrs.define(kw_only=True)
@@ -173,6 +208,7 @@ class TaskStore:
         self.account = account
         self.tasks: dict[str, TaskRecord] = {}
         self.clips: dict[str, ClipRecord] = {}
+        self.personas: dict[str, PersonaRecord] = {}
         self._task_seconds = task_seconds
         self._spread = task_seconds_spread
         self._fail_rate = fail_rate
@@ -223,6 +259,11 @@ class TaskStore:
             record.streams = now + seconds * STREAMING_SHARE
             heapq.heappush(self._streaming, (record.streams, len(self.tasks), record.task_id))
         return record
+
+    def add_clip(self, clip: ClipRecord) -> ClipRecord:
+        """Keep `clip` (an upload, a stem) so that its id works everywhere; return it."""
+        self.clips[clip.clip_id] = clip
+        return clip
 
     def settle(self) -> None:
         """Move every task on: make the clips of those that stream, finish or refund the rest.

@@ -89,7 +89,7 @@ def test_tree() -> None:
         (429, {"error": "Too many requests"}, RateLimitError),
         (400, {"error": "title too long"}, BadRequestError),
         (409, "conflict", BadRequestError),
-        (410, {"message": "gone"}, BadRequestError),
+        (410, {"message": "gone"}, musicapi.GoneError),
         (422, {"detail": "unprocessable"}, BadRequestError),
         (500, {"error": "internal"}, ServerError),
         (502, None, ServerError),

@@ -1,0 +1,174 @@
+"""`TaskFamily`: what every family of asynchronous jobs offers, written once.
+
+Sonic, Suno, Producer, Studio, Riffusion and Nuro all start jobs that are polled until
+they finish. Each family is a `TaskKind` (how its answers read) plus a resource built
+on this class, which gives every one of them the same `get` (one poll), `wait` (the
+client's task engine), create-and-wait, and batches, so that a producer batch waits,
+retries and resumes exactly as a Sonic one does. A family adds only its own operations
+and the request models they validate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from musicapi._batch import AsyncBatchRun
+from musicapi._converter import encode_body
+from musicapi._logging import logger
+from musicapi._models import TaskSubmission
+from musicapi._resources._base import Resource
+from musicapi._tasks import TaskKind, TaskOps, checked_task_id
+from musicapi._transport import log_orphaned_task
+from musicapi._wait import check_timeout
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, Mapping
+
+    from musicapi._engine import TaskEngine
+    from musicapi._transport import Transport
+    from musicapi._wait import Reading
+
+S = TypeVar("S")
+R = TypeVar("R")
+
+DEFAULT_WAIT_TIMEOUT = 900.0
+"""Fifteen minutes: longer than the slowest documented generation (about eight minutes)."""
+
+
+class TaskFamily(Resource, Generic[S, R]):
+    """A family of asynchronous jobs: `get`, `wait`, and the means to create and batch.
+
+    Args:
+        transport: The client's transport.
+        engine: The client's task engine, which every wait and batch runs on.
+        kind: How the family's jobs are submitted, polled and read.
+    """
+
+    __slots__ = ("_engine", "_kind", "_ops")
+
+    def __init__(self, transport: Transport, engine: TaskEngine, kind: TaskKind[S, R]) -> None:
+        super().__init__(transport, engine.clock)
+        self._engine = engine
+        self._kind = kind
+        self._ops = TaskOps(transport, kind)
+
+    async def get(self, task_id: str) -> S:
+        """Poll a task once and return its state; a running or failed task is not an error.
+
+        Raises:
+            NotFoundError: The task id is unknown.
+            RequestValidationError: The id is not a usable task id (nothing sent).
+            MusicAPIError: Any other failure, after retries.
+        """
+        return await self._ops.snapshot(checked_task_id(task_id))
+
+    async def wait(
+        self,
+        task_id: str | TaskSubmission,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (a fixed public name; read from the injected clock)
+    ) -> R:
+        """Poll until the task finishes and return its result.
+
+        The first poll is immediate; later ones back off adaptively (see
+        `PollPolicy`). One deadline covers every poll, retry, wait for pacing and
+        request: the wait ends within moments of it, whatever it was blocked on.
+        Transient failures (5xx, 429, network, an unreadable answer) do not end the
+        wait; they are retried until the deadline.
+
+        Args:
+            task_id: The task to wait for, or the submission an operation returned.
+            timeout: Seconds until `WaitTimeoutError`; `None` waits forever.
+
+        Raises:
+            TaskFailedError: The task failed upstream (its credits are refunded).
+            WaitTimeoutError: The deadline passed; the task may still finish.
+        """
+        if isinstance(task_id, TaskSubmission):
+            task_id = task_id.task_id
+        return await self._engine.wait(
+            self._ops, checked_task_id(task_id), timeout=check_timeout(timeout)
+        )
+
+    async def _submit(self, body: Mapping[str, Any], *, path: str | None = None) -> TaskSubmission:
+        """Start a job from a validated body; log its task id if the caller is gone.
+
+        A POST that starts a paid job is shielded from cancellation by the transport;
+        if the caller was cancelled meanwhile, the task id is logged at WARNING so the
+        charged job is never invisible.
+        """
+        submission = await self._ops.submit(encode_body(body), path=path)
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except anyio.get_cancelled_exc_class():
+            log_orphaned_task(submission.task_id)
+            raise
+        return submission
+
+    async def _submit_and_wait(
+        self,
+        body: Mapping[str, Any],
+        *,
+        timeout: float | None,  # noqa: ASYNC109 (read from the injected clock, as in wait)
+        submitted_at: float,
+        path: str | None = None,
+    ) -> R:
+        """Start a job and wait for it: the shared body of every create-and-wait.
+
+        Args:
+            body: The validated request body.
+            timeout: The checked wait timeout.
+            submitted_at: The clock time the caller asked, which the deadline counts from.
+            path: The submit path, if not the kind's.
+        """
+        submission = await self._submit(body, path=path)
+        try:
+            return await self._engine.wait(
+                self._ops,
+                submission.task_id,
+                timeout=timeout,
+                submitted_at=submitted_at,
+                webhook=body.get("webhook_url") is not None,
+            )
+        except anyio.get_cancelled_exc_class():
+            logger.warning(
+                "a %s job was cancelled while waiting for task %s, which goes on upstream; "
+                "wait for it with %s.wait(%r)",
+                self._kind.name,
+                submission.task_id,
+                self._kind.name,
+                submission.task_id,
+            )
+            raise
+
+    def _batch(
+        self,
+        requests: Iterable[Any],
+        *,
+        prepare: Callable[[Any], dict[str, Any]],
+        concurrency: int,
+        timeout: float | None,
+        journal: str | os.PathLike[str] | None,
+        resubmit_unknown: bool,
+    ) -> AsyncBatchRun[R]:
+        """Return a batch of this family's jobs on the client's engine (see `generate_many`)."""
+        self._transport.ensure_open()
+        return AsyncBatchRun(
+            self._engine,
+            self._ops,
+            requests,
+            prepare=prepare,
+            read_journaled=self._read_journaled,
+            concurrency=concurrency,
+            timeout=timeout,
+            journal=journal,
+            resubmit_unknown=resubmit_unknown,
+        )
+
+    def _read_journaled(self, task_id: str, body: Any) -> Reading[R]:
+        """Read a finished poll body kept in a batch journal."""
+        return self._kind.read(self._kind.parse(task_id, 200, body, None))
