@@ -21,7 +21,12 @@ from musicapi._download import (
 from musicapi._engine import TaskEngine
 from musicapi._logging import configure_from_env
 from musicapi._resources.credits import CreditsResource
+from musicapi._resources.nuro import NuroResource
+from musicapi._resources.producer import ProducerResource
+from musicapi._resources.riffusion import RiffusionResource
 from musicapi._resources.sonic import SonicResource
+from musicapi._resources.studio import StudioResource
+from musicapi._resources.suno import SunoResource
 from musicapi._transport import Transport
 from musicapi._wait import PollPolicy
 
@@ -129,7 +134,17 @@ class AsyncMusicAPI:
         )
         self._credits = CreditsResource(self._transport, self._clock)
         self.sonic = SonicResource(self._transport, self._engine)
-        """Song generation: `create`, `get`, `wait`, `generate`, `generate_many`."""
+        """Song generation and its tools: `create`, `get`, `wait`, `generate`, stems, WAV, ..."""
+        self.suno = SunoResource(self._transport, self._engine)
+        """The legacy `/suno/...` aliases of Sonic, and lyrics tasks."""
+        self.producer = ProducerResource(self._transport, self._engine)
+        """Instrumentals and background music (`/producer/...`)."""
+        self.studio = StudioResource(self._transport, self._engine)
+        """Udio-style generation (`/studio/...`)."""
+        self.riffusion = RiffusionResource(self._transport, self._engine)
+        """Deprecated by the API: the FUZZ models (`/riffusion/...`)."""
+        self.nuro = NuroResource(self._transport, self._engine)
+        """Withdrawn by the API (410): kept so that old code gets a clear `GoneError`."""
 
     def __repr__(self) -> str:
         key = "set" if self._config.api_key else "missing"
