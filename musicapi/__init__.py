@@ -38,13 +38,13 @@ from musicapi._errors import SubmissionUnknownError as SubmissionUnknownError
 from musicapi._errors import TaskFailedError as TaskFailedError
 from musicapi._errors import WaitTimeoutError as WaitTimeoutError
 from musicapi._errors import WebhookVerificationError as WebhookVerificationError
+from musicapi._forward import BatchRun as BatchRun
 from musicapi._models import Clip as Clip
 from musicapi._models import Credits as Credits
 from musicapi._models import GenerationResult as GenerationResult
 from musicapi._models import SonicCreateRequest as SonicCreateRequest
 from musicapi._models import Task as Task
 from musicapi._models import TaskSubmission as TaskSubmission
-from musicapi._sync import BatchRun as BatchRun
 from musicapi._sync import MusicAPI as MusicAPI
 from musicapi._version import __version__ as __version__
 from musicapi._wait import PollPolicy as PollPolicy

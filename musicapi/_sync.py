@@ -7,9 +7,9 @@ exactly one loop (httpx #2473) and the environment is read once. Because the loo
 its own thread, the facade works from many threads at once and from a thread that
 already runs an event loop (Jupyter).
 
-Each sync member is declared in one line: `_Forward` turns an async method into a
+Each sync member is declared in one line: `Forward` turns an async method into a
 blocking one (or `generate_many` into one returning a plain iterator, `BatchRun`), and
-`_ForwardProperty` turns an async property into a sync one. Type checkers see the async
+`ForwardProperty` turns an async property into a sync one. Type checkers see the async
 parameters and return type minus the `await` (ParamSpec); at run time each twin has its
 own name, module and signature, so `help()` and Jupyter's `?` show a synchronous method.
 
@@ -32,10 +32,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
-import inspect
 import itertools
 import os
-import re
 import threading
 import time
 import weakref
@@ -44,14 +42,8 @@ from concurrent.futures import CancelledError, Future
 from typing import (
     TYPE_CHECKING,
     Any,
-    Concatenate,
-    Generic,
-    NoReturn,
     ParamSpec,
-    Protocol,
     TypeVar,
-    cast,
-    overload,
 )
 
 import anyio
@@ -60,17 +52,24 @@ from anyio.from_thread import BlockingPortal
 from musicapi._client import AsyncMusicAPI
 from musicapi._config import DEFAULT_TIMEOUT, ClientConfig
 from musicapi._errors import ClientClosedError, ConfigurationError
+from musicapi._forward import (
+    BatchRun,
+    Bridge,
+    Forward,
+    ForwardProperty,
+    HasBridge,
+    the_client,
+)
 from musicapi._logging import configure_from_env
-from musicapi._resources.sonic import SonicResource
+from musicapi._sync_families import SyncSonic
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
     from types import TracebackType
 
     import httpx
     from typing_extensions import Self
 
-    from musicapi._batch import Outcome
     from musicapi._clock import Clock
     from musicapi._wait import PollPolicy
     from musicapi.webhooks import EventBus, WebhookReceiver
@@ -85,27 +84,12 @@ R_co = TypeVar("R_co", covariant=True)
 
 BACKENDS = ("asyncio", "trio")
 
-_CLOSE_TIMEOUT_UNATTENDED = 5.0
-"""How long a close run by the garbage collector or at interpreter exit may wait.
-
-Exit must be prompt; a create on the wire that has not answered by then is abandoned
-with the process (its task id is in the journal, if the batch had one).
-"""
-
 _DRAIN_SECONDS = 1.0
 """How long `close()` waits for calls that are between "client open" and "task queued"."""
 
 _thread_numbers = itertools.count(1)
 _loop_thread = threading.local()
 """`_loop_thread.running` is true on every facade loop thread, where `close()` must not block."""
-
-
-class _AsyncRun(Protocol[R_co]):
-    """What the sync facade needs of an async batch iterator such as `AsyncBatchRun`."""
-
-    def __anext__(self) -> Awaitable[Outcome[R_co]]: ...
-
-    async def aclose(self) -> None: ...
 
 
 def _outcome(future: Future[Any]) -> Any:
@@ -126,8 +110,8 @@ def _outcome(future: Future[Any]) -> Any:
 class _Loop:
     """One client's event-loop thread, its portal and the `AsyncMusicAPI` living there.
 
-    Nothing here refers to the `MusicAPI` or its `_Bridge`, so the finalizer that closes
-    a `_Loop` when its `_Bridge` is collected does not keep the bridge alive.
+    Nothing here refers to the `MusicAPI` or its `Bridge`, so the finalizer that closes
+    a `_Loop` when its `Bridge` is collected does not keep the bridge alive.
 
     Args:
         config: The resolved settings the async client is built from (on the loop).
@@ -335,266 +319,6 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class _Bridge:
-    """The handle every sync object holds (client, `sonic`, bound methods, batches).
-
-    When the last of them is gone, the finalizer closes the loop; at interpreter exit
-    it closes the loops still open, so exit does not hang on them.
-    """
-
-    __slots__ = ("__weakref__", "loop")
-
-    def __init__(self, loop: _Loop) -> None:
-        self.loop = loop
-        weakref.finalize(self, loop.close, _CLOSE_TIMEOUT_UNATTENDED)
-
-
-class _HasBridge:
-    _bridge: _Bridge
-
-
-def _dress(fn: object, **attributes: object) -> None:
-    """Set metadata attributes (name, module, signature, ...) on a function or descriptor."""
-    for name, value in attributes.items():
-        setattr(fn, name, value)
-
-
-def _batch_annotation(annotation: object) -> object:
-    """Map the async batch type in a return annotation to its sync twin, for `help()`."""
-    if isinstance(annotation, str):
-        return re.sub(r"\bAsyncBatchRun\b", "BatchRun", annotation)
-    return annotation
-
-
-class _Forward(Generic[T]):
-    """The sync twin of an async method, bound once per instance.
-
-    A coroutine method becomes a blocking call on the client's loop. A plain method
-    that returns an async batch iterator (`generate_many`) becomes one that returns a
-    `BatchRun`; it is called on the loop too, since the iterator may create objects
-    that belong to the loop.
-    The first access on an instance builds the bound function and stores it in the
-    instance's `__dict__`; being a non-data descriptor, it is not consulted again there,
-    so a hot sync call does not rebuild its wrapper. On the class it is itself: a
-    callable with the sync signature, so `help()` shows a synchronous method.
-
-    Args:
-        method: The async-side function, unbound.
-        target: Picks the object `method` is bound to from the async client.
-    """
-
-    @overload
-    def __init__(
-        self: _Forward[Callable[P, R]],
-        method: Callable[Concatenate[Any, P], Awaitable[R]],
-        target: Callable[[AsyncMusicAPI], Any],
-    ) -> None: ...
-
-    @overload
-    def __init__(
-        self: _Forward[Callable[P, BatchRun[V]]],
-        method: Callable[Concatenate[Any, P], _AsyncRun[V]],
-        target: Callable[[AsyncMusicAPI], Any],
-    ) -> None: ...
-
-    def __init__(self, method: Callable[..., Any], target: Callable[[AsyncMusicAPI], Any]) -> None:
-        self._method = method
-        self._target = target
-        self._batch = not inspect.iscoroutinefunction(method)
-        signature = inspect.signature(method)
-        if self._batch:
-            annotation = _batch_annotation(signature.return_annotation)
-            signature = signature.replace(return_annotation=annotation)
-        self._bound_signature = signature.replace(
-            parameters=list(signature.parameters.values())[1:]
-        )
-        self._name = self._qualname = method.__name__
-        self._module = __name__
-        _dress(self, __name__=self._name, __doc__=method.__doc__, __signature__=signature)
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self._name, self._qualname = name, f"{owner.__qualname__}.{name}"
-        self._module = owner.__module__
-        _dress(self, __name__=name, __qualname__=self._qualname, __module__=self._module)
-
-    @overload
-    def __get__(self, instance: None, owner: type[Any]) -> Self: ...
-
-    @overload
-    def __get__(self, instance: _HasBridge, owner: type[Any]) -> T: ...
-
-    def __get__(self, instance: _HasBridge | None, owner: type[Any]) -> Self | T:
-        if instance is None:
-            return self
-        bound = self._bind(instance._bridge)
-        instance.__dict__[self._name] = bound
-        return bound
-
-    def __call__(self, instance: _HasBridge, /, *args: Any, **kwargs: Any) -> Any:
-        """Call the twin on `instance`, as `MusicAPI.get_credits(client)` would."""
-        return cast("Callable[..., Any]", self.__get__(instance, type(instance)))(*args, **kwargs)
-
-    def _bind(self, bridge: _Bridge) -> T:
-        method, target = self._method, self._target
-
-        if self._batch:
-
-            def forwarded(*args: Any, **kwargs: Any) -> Any:
-                run = bridge.loop.run(method, target, args, kwargs)
-                return BatchRun(bridge, run) if hasattr(run, "__anext__") else run
-
-        else:
-
-            def forwarded(*args: Any, **kwargs: Any) -> Any:
-                return bridge.loop.run(method, target, args, kwargs)
-
-        _dress(
-            forwarded,
-            __name__=self._name,
-            __qualname__=self._qualname,
-            __module__=self._module,
-            __doc__=self._method.__doc__,
-            __signature__=self._bound_signature,
-        )
-        return cast("T", forwarded)
-
-
-def _client(client: AsyncMusicAPI) -> AsyncMusicAPI:
-    return client
-
-
-def _sonic(client: AsyncMusicAPI) -> SonicResource:
-    return client.sonic
-
-
-class _ForwardProperty(property, Generic[V]):
-    """The sync twin of an async read-only property.
-
-    With `read`, the value is read on the client's loop (where its state changes, so a
-    snapshot is never torn); with `config`, straight from the resolved config, with no
-    loop at all. Either way the property's docstring and signature are the async one's.
-
-    Args:
-        source: The async-side property (for its docstring and signature).
-        read: Reads the value from the async client, on its loop.
-        config: Reads the value from the config, on the calling thread.
-    """
-
-    @overload
-    def __init__(self, source: object, read: Callable[[AsyncMusicAPI], V]) -> None: ...
-
-    @overload
-    def __init__(self, source: object, *, config: Callable[[ClientConfig], V]) -> None: ...
-
-    def __init__(
-        self,
-        source: object,
-        read: Callable[[AsyncMusicAPI], V] | None = None,
-        *,
-        config: Callable[[ClientConfig], V] | None = None,
-    ) -> None:
-        if not isinstance(source, property) or source.fget is None:
-            raise TypeError(f"not a property: {source!r}")
-        if config is not None:
-            from_config = config
-
-            def fget(instance: _HasBridge) -> V:
-                return from_config(instance._bridge.loop.config)
-
-        elif read is not None:
-            on_loop = read
-
-            def fget(instance: _HasBridge) -> V:
-                return cast("V", instance._bridge.loop.run(on_loop, _client, (), {}))
-
-        else:
-            raise TypeError("pass read= or config=")
-        _dress(fget, __doc__=source.__doc__, __signature__=inspect.signature(source.fget))
-        super().__init__(fget, doc=source.__doc__)
-        self.__doc__ = source.__doc__  # a subclass's own docstring would shadow `doc=`
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        qualname = f"{owner.__qualname__}.{name}"
-        _dress(self.fget, __name__=name, __qualname__=qualname, __module__=owner.__module__)
-
-    if TYPE_CHECKING:
-
-        @overload
-        def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
-
-        @overload
-        def __get__(self, instance: _HasBridge, owner: type[Any] | None = None) -> V: ...
-
-        def __get__(
-            self, instance: _HasBridge | None, owner: type[Any] | None = None
-        ) -> Self | V: ...
-
-        def __set__(self, instance: Any, value: NoReturn, /) -> None:
-            """Read-only: type checkers reject every assignment, as for a plain property."""
-
-
-class BatchRun(Generic[R]):
-    """The plain iterator the sync `generate_many` returns; also a context manager.
-
-    Each `next()` runs one step of the async batch on the client's loop thread, so
-    nothing runs between two steps, and Ctrl-C during a step cancels it there (stopping
-    new submissions; creates already on the wire finish and are journaled).
-    """
-
-    def __init__(self, bridge: _Bridge, run: _AsyncRun[R]) -> None:
-        self._bridge = bridge
-        self._run = run
-
-    def __iter__(self) -> Self:
-        return self
-
-    def __next__(self) -> Outcome[R]:
-        try:
-            return cast("Outcome[R]", self._bridge.loop.run(_step, _client, (self._run,), {}))
-        except StopAsyncIteration:
-            raise StopIteration from None
-
-    def close(self) -> None:
-        """Stop the batch and close its journal (nothing to do once the client is closed).
-
-        Closing the client already cancelled the batch with everything else on its loop.
-        """
-        with contextlib.suppress(ClientClosedError):
-            self._bridge.loop.run(_stop_run, _client, (self._run,), {})
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _step(_client: AsyncMusicAPI, run: _AsyncRun[T]) -> Awaitable[Outcome[T]]:
-    return run.__anext__()
-
-
-def _stop_run(_client: AsyncMusicAPI, run: _AsyncRun[Any]) -> Awaitable[None]:
-    return run.aclose()
-
-
-class SyncSonic(_HasBridge):
-    """Song generation, synchronously: the methods of `AsyncMusicAPI.sonic` without `await`."""
-
-    def __init__(self, bridge: _Bridge) -> None:
-        self._bridge = bridge
-
-    create = _Forward(SonicResource.create, _sonic)
-    get = _Forward(SonicResource.get, _sonic)
-    wait = _Forward(SonicResource.wait, _sonic)
-    generate = _Forward(SonicResource.generate, _sonic)
-    generate_many = _Forward(SonicResource.generate_many, _sonic)
-
-
 def _check_backend(backend: object, backend_options: object) -> None:
     """Check the loop's backend at construction, not in the loop thread at first use.
 
@@ -616,7 +340,7 @@ def _check_backend(backend: object, backend_options: object) -> None:
         )
 
 
-class MusicAPI(_HasBridge):
+class MusicAPI(HasBridge):
     """The synchronous MusicAPI client: the same constructor and methods as `AsyncMusicAPI`.
 
     Calls run on one event-loop thread owned by this client, started on first use.
@@ -662,7 +386,7 @@ class MusicAPI(_HasBridge):
             webhooks=webhooks,
         )
         _check_backend(backend, backend_options)
-        self._bridge = _Bridge(_Loop(config, backend, backend_options))
+        self._bridge = Bridge(_Loop(config, backend, backend_options))
         self.sonic = SyncSonic(self._bridge)
         """Song generation: `create`, `get`, `wait`, `generate`, `generate_many`."""
 
@@ -671,12 +395,12 @@ class MusicAPI(_HasBridge):
         key = "set" if config.api_key else "missing"
         return f"MusicAPI(base_url={config.base_url!r}, api_key=<{key}>)"
 
-    base_url = _ForwardProperty(AsyncMusicAPI.base_url, config=lambda config: config.base_url)
-    pacing = _ForwardProperty(AsyncMusicAPI.pacing, lambda client: client.pacing)
+    base_url = ForwardProperty(AsyncMusicAPI.base_url, config=lambda config: config.base_url)
+    pacing = ForwardProperty(AsyncMusicAPI.pacing, lambda client: client.pacing)
 
-    get_credits = _Forward(AsyncMusicAPI.get_credits, _client)
-    download = _Forward(AsyncMusicAPI.download, _client)
-    download_many = _Forward(AsyncMusicAPI.download_many, _client)
+    get_credits = Forward(AsyncMusicAPI.get_credits, the_client)
+    download = Forward(AsyncMusicAPI.download, the_client)
+    download_many = Forward(AsyncMusicAPI.download_many, the_client)
 
     def close(self) -> None:
         """Close the connections and stop this client's event-loop thread.
