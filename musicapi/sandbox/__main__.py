@@ -5,7 +5,8 @@ actually picked), so that a parent process can read where to connect. `--faults`
 sets fault knobs from the start (the same JSON object `POST /_sandbox/faults` takes,
 e.g. `{"webhook_drop_next": 1}`); `--default-webhook-secret` sets the secret that
 signs the webhooks of tasks created without one, so that a receiver in another
-process can verify them.
+process can verify them; `--legacy-nuro` serves the withdrawn Nuro routes as they
+were documented instead of 410 Gone.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds a webhook delivery may take before it is retried (default: 5)",
     )
     parser.add_argument(
+        "--legacy-nuro",
+        action="store_true",
+        help="serve the withdrawn Nuro routes as documented instead of 410 Gone",
+    )
+    parser.add_argument(
         "--faults",
         metavar="JSON",
         help="fault knobs to start with: the JSON object POST /_sandbox/faults takes",
@@ -103,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_concurrent_jobs=args.max_concurrent_jobs,
             default_webhook_secret=args.default_webhook_secret,
             webhook_timeout=args.webhook_timeout,
+            legacy_nuro=args.legacy_nuro,
         )
         if args.faults is not None:
             sandbox.faults.update(_knobs(args.faults))

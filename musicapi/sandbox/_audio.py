@@ -7,6 +7,12 @@ tone). The same text and variant always give the same bytes, so tests can compar
 
 The length is planned before any sample is made (`plan()`), so the task result can
 report a `duration` that equals the file's real length without rendering it.
+
+A tune is played by four voices, rendered apart so that stem separation
+(`/sonic/stems/*`) can hand out real parts: the melody (`vocals`), a bass two octaves
+below it, a kick on every beat (`drums`) and a noise floor (`other`). Each voice is
+rounded to int16 on its own and the mix is their plain sum, so the stems of a split add
+up to the song exactly, sample by sample.
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-__all__ = ["RATE", "Tune", "plan", "render"]
+__all__ = ["PARTS", "RATE", "Tune", "plan", "render", "samples", "wav_bytes"]
 
 RATE = 22050
 """Samples per second (mono, 16-bit)."""
@@ -146,36 +152,123 @@ def plan(style: str, variant: int = 0) -> Tune:
     return Tune(bpm, timbre, tuple(notes), step_frames, hiss, kick, rng.getrandbits(32))
 
 
-def render(tune: Tune) -> bytes:
-    """Synthesise `tune` as a mono 16-bit WAV file and return its bytes."""
+PARTS = ("vocals", "instrumental", "drums", "bass", "other")
+"""The parts `render` can isolate: what `/sonic/stems/basic` and `/sonic/stems/full` split.
+
+A basic split is `vocals` + `instrumental`; a full split is `vocals` + `drums` + `bass`
++ `other`. `instrumental` is `drums` + `bass` + `other`.
+"""
+
+_VOICES = ("vocals", "bass", "drums", "other")
+_PART_VOICES: dict[str | None, tuple[str, ...]] = {
+    None: _VOICES,
+    "vocals": ("vocals",),
+    "instrumental": ("bass", "drums", "other"),
+    "drums": ("drums",),
+    "bass": ("bass",),
+    "other": ("other",),
+}
+
+_GAIN = 0.6 * 32767
+"""Full scale times the headroom that keeps the mix unclipped.
+
+The loudest the voices can be at once is 0.5 x 1.53 (the sawtooth's peak) + 0.2
+(bass) + 0.6 (kick) + 0.03 (hiss) = 1.6, and 0.6 x 1.6 < 1: the sum of the parts
+never leaves the int16 range, so it needs no clipping and stays their exact sum.
+"""
+
+
+def _lead(tune: Tune) -> Iterator[float]:
+    """The melody (the "vocals" of a stem split): one enveloped note per step."""
     wavefn = _TIMBRES[tune.timbre]
     decay = 4.0 / (tune.step_frames / RATE)
     attack = RATE // 200
-    noise = random.Random(tune.seed)
-    samples = array.array("h")
-    for note, freq in enumerate(tune.frequencies):
+    for freq in tune.frequencies:
         omega = 2 * math.pi * freq / RATE
-        bass_omega = omega / 4
-        on_beat = note % 2 == 0
+        for i in range(tune.step_frames):
+            yield 0.5 * min(1.0, i / attack) * math.exp(-decay * i / RATE) * wavefn(omega * i)
+
+
+def _bass(tune: Tune) -> Iterator[float]:
+    """A sine two octaves under each melody note."""
+    for freq in tune.frequencies:
+        omega = 2 * math.pi * freq / RATE / 4
+        for i in range(tune.step_frames):
+            yield 0.2 * math.sin(omega * i)
+
+
+def _kick(tune: Tune) -> Iterator[float]:
+    """A falling-pitch thump at the start of every beat (every other step); silent if none."""
+    for note in range(len(tune.frequencies)):
+        on_beat = tune.kick and note % 2 == 0
         for i in range(tune.step_frames):
             t = i / RATE
-            envelope = min(1.0, i / attack) * math.exp(-decay * t)
-            value = 0.5 * envelope * wavefn(omega * i) + 0.2 * math.sin(bass_omega * i)
-            if tune.kick and on_beat and t < 0.12:
-                value += (
+            if on_beat and t < 0.12:
+                yield (
                     0.6
                     * math.exp(-30 * t)
                     * math.sin(2 * math.pi * (50 + 70 * math.exp(-40 * t)) * t)
                 )
-            if tune.hiss:
-                value += noise.uniform(-0.03, 0.03)
-            samples.append(int(max(-1.0, min(1.0, value * 0.6)) * 32767))
+            else:
+                yield 0.0
+
+
+def _hiss(tune: Tune) -> Iterator[float]:
+    """A quiet, seeded noise floor (lo-fi); silent for a tune without hiss."""
+    noise = random.Random(tune.seed)
+    for _ in range(tune.frames):
+        yield noise.uniform(-0.03, 0.03) if tune.hiss else 0.0
+
+
+_VOICE_MAKERS: dict[str, Callable[[Tune], Iterator[float]]] = {
+    "vocals": _lead,
+    "bass": _bass,
+    "drums": _kick,
+    "other": _hiss,
+}
+
+
+def _voice(tune: Tune, voice: str) -> array.array[int]:
+    """Return one voice as int16 samples, so that sums of voices are exact."""
+    return array.array("h", (round(value * _GAIN) for value in _VOICE_MAKERS[voice](tune)))
+
+
+def samples(tune: Tune, part: str | None = None) -> array.array[int]:
+    """Synthesise `tune` (or one part of it, see `PARTS`) as int16 samples.
+
+    The whole mix is, sample by sample, the sum of its voices (vocals, bass, drums,
+    other), each rounded to int16 first: so the parts of a stem split add up exactly
+    to the mix, as a real separation's stems add up (near enough) to the song.
+
+    Raises:
+        ValueError: `part` is not one of `PARTS`.
+    """
+    if part not in _PART_VOICES:
+        raise ValueError(f"unknown part {part!r}; expected one of {', '.join(PARTS)}")
+    voices = [_voice(tune, voice) for voice in _PART_VOICES[part]]
+    if len(voices) == 1:
+        return voices[0]
+    return array.array("h", (sum(values) for values in zip(*voices, strict=True)))
+
+
+def wav_bytes(frames: array.array[int]) -> bytes:
+    """Wrap int16 samples in a mono WAV file at `RATE`."""
+    data = array.array("h", frames)
     if sys.byteorder == "big":
-        samples.byteswap()
+        data.byteswap()
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(RATE)
-        out.writeframes(samples.tobytes())
+        out.writeframes(data.tobytes())
     return buffer.getvalue()
+
+
+def render(tune: Tune, part: str | None = None) -> bytes:
+    """Synthesise `tune`, or one part of it (see `PARTS`), as a mono 16-bit WAV file.
+
+    Raises:
+        ValueError: `part` is not one of `PARTS`.
+    """
+    return wav_bytes(samples(tune, part))

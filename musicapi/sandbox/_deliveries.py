@@ -14,6 +14,10 @@ retry and every duplicate of that event.
 | `succeeded` | `song.completed` | the same, each clip's `state` `"succeeded"` |
 | `failed` | `song.failed` | `{"type": ..., "error": ..., "task_id": ...}` |
 
+A task of another family (Producer, Studio, Riffusion, Nuro, lyrics) is delivered
+the same way, once, when it ends: its body is that family's finished poll body
+(`_results.final_body`), with `task_id` at the top where that body has none.
+
 Clips are those of `GET /sonic/task/{id}` but for `duration`, a string (`"104.88"`)
 as in the vendor's webhook example (api-reference §2.4). The body of an event is
 written once and sent as the same bytes by every attempt. Each attempt is signed
@@ -67,7 +71,7 @@ import anyio
 import attrs
 import httpx
 
-from musicapi.sandbox._results import failure_body, success_body
+from musicapi.sandbox._results import failure_body, final_body, success_body
 from musicapi.sandbox._state import TaskRecord
 
 if TYPE_CHECKING:
@@ -164,7 +168,9 @@ def delivery_body(record: TaskRecord, phase: str, files_url: str) -> bytes:
         files_url: The sandbox's file host, for the clips' absolute URLs.
     """
     payload: dict[str, Any]
-    if phase == "failed":
+    if record.family != "sonic":
+        payload = final_body(record, files_url)
+    elif phase == "failed":
         payload = {**failure_body(record), "task_id": record.task_id}
     else:
         result = success_body(record, files_url, duration_as_string=True)

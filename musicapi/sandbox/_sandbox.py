@@ -85,6 +85,8 @@ class Sandbox:
             another process can know it; read it back from `default_webhook_secret`.
         webhook_timeout: Real seconds a webhook delivery attempt may take before it
             counts as failed and is retried.
+        legacy_nuro: Serve `/nuro/create` and `/nuro/task/{id}` as they were
+            documented; by default they answer 410 Gone, as the live API now does.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class Sandbox:
         max_concurrent_jobs: int | None = None,
         default_webhook_secret: str | None = None,
         webhook_timeout: float = DEFAULT_TIMEOUT,
+        legacy_nuro: bool = False,
     ) -> None:
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty")
@@ -124,6 +127,7 @@ class Sandbox:
             seed=seed,
             on_finish=self._task_finished,
             on_stream=self._task_streams,
+            legacy_nuro=legacy_nuro,
         )
         self._deliveries = Deliveries(
             self.clock,

@@ -16,6 +16,13 @@ task finished, and the task goes straight to `succeeded` without a `streaming` e
 as a task that finished while nobody looked. A serving sandbox settles a few times a
 second, so on the real clock every task of a second or more streams.
 
+Every family of task lives here (`TaskRecord.family`: `sonic`, `producer`, `studio`,
+`riffusion`, `nuro`, `lyrics`), so that one clock, one heap and one refund rule serve
+them all; only sonic-family tasks stream. What a task's result is made of is decided
+by its maker (`TaskRecord.make`, a `ClipMaker`), called once when the clips are due:
+the default one writes two songs from a create body, the operations of
+`_ops_clips.py` bring their own (stems, a voice, a mashup, ...).
+
 Task and clip ids are fresh random UUIDs unless a seed is given, as the real API's
 are: two runs (or two test sessions against one shared sandbox process) never hand
 out the same id, which a client's cache or a batch journal keyed by task id could
@@ -27,8 +34,10 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -36,19 +45,28 @@ import attrs
 from musicapi.sandbox._audio import Tune, plan
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from musicapi._clock import Clock
     from musicapi.sandbox._faults import Faults
 
 __all__ = [
+    "FAMILIES",
     "STREAMING_SHARE",
     "Account",
+    "BatchItem",
+    "BatchRecord",
+    "ClipMaker",
     "ClipRecord",
     "PersonaRecord",
     "TaskRecord",
     "TaskStore",
+    "song_clip",
+    "words",
 ]
+
+FAMILIES = ("sonic", "producer", "studio", "riffusion", "nuro", "lyrics")
+"""The task families: each has its own poll route and its own result body."""
+
+_SANDBOX_FILE = re.compile(r"/files/(?P<clip>[^/?#.]+)\.[^/?#]*(?:[?#].*)?", re.DOTALL)
 
 STREAMING_SHARE = 2 / 3
 """How far through its time a succeeding task starts streaming (its clips playable)."""
@@ -120,14 +138,22 @@ class PersonaRecord:
     clip_id: str
 
 
+ClipMaker = Callable[["TaskStore", "TaskRecord"], "list[ClipRecord]"]
+"""Makes the clips of a task when they are due: `(store, record) -> clips`.
+
+It may also add to the store (a voice's persona); the store keeps the clips it returns.
+"""
+
+
 @attrs.define(kw_only=True)
 class TaskRecord:
-    """One generation job.
+    """One job of any family.
 
     Attributes:
         task_id: The id returned by create.
-        task_type: The create body's `task_type` (default `create_music`).
-        payload: The create body as sent.
+        task_type: The body's `task_type` where the operation has one (default
+            `create_music`), else the operation's own name (`stems/basic`).
+        payload: The request body as sent.
         owner: A fingerprint of the API key that created it (never the key itself).
         started: Clock time of the create.
         ends: Clock time at which the task finishes.
@@ -137,7 +163,13 @@ class TaskRecord:
         state: `"running"`, then `"succeeded"` or `"failed"`.
         clips: The two clips, once streaming or succeeded.
         streams: Clock time from which a succeeding task streams; `None` for a task
-            that will fail.
+            that will fail, or of a family that does not stream.
+        family: Which API family it belongs to (one of `FAMILIES`), hence which poll
+            route serves it and how its result is written.
+        operation: The route that created it (`create`, `sonic/stems/full`, ...).
+        sources: The clips it works on (a cover's source, a mashup's two clips).
+        persona_id: The persona a `create-voice` task made, once made.
+        make: Makes its clips when they are due; `None` for two songs from the body.
     """
 
     task_id: str
@@ -152,6 +184,11 @@ class TaskRecord:
     state: str = "running"
     clips: list[ClipRecord] = attrs.field(factory=list[ClipRecord])
     streams: float | None = None
+    family: str = "sonic"
+    operation: str = "create"
+    sources: tuple[str, ...] = ()
+    persona_id: str | None = None
+    make: ClipMaker | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def streaming(self) -> bool:
@@ -164,7 +201,25 @@ class TaskRecord:
         return self.outcome if self.state == "failed" else None
 
 
-def _words(text: str) -> list[str]:
+@attrs.define(kw_only=True)
+class BatchItem:
+    """One item of a `/sonic/batch`: the task it started, or why it started none."""
+
+    index: int
+    task_id: str | None = None
+    error: str | None = None
+
+
+@attrs.define(kw_only=True)
+class BatchRecord:
+    """A `/sonic/batch` submission, for `GET /sonic/batch?batch_id=...`."""
+
+    batch_id: str
+    items: list[BatchItem]
+
+
+def words(text: str) -> list[str]:
+    """Return the meaningful words of `text`, lower case, in order (titles and tags use them)."""
     return [
         w
         for w in (word.strip(",.;:!?\"'").lower() for word in text.split())
@@ -186,6 +241,8 @@ class TaskStore:
             means fresh random ids, and durations and outcomes from seed 0.
         on_finish: Called with every task as it reaches its final state.
         on_stream: Called with every task that `settle()` finds streaming.
+        legacy_nuro: Serve the withdrawn Nuro routes as they were documented
+            instead of answering 410 (`Sandbox(legacy_nuro=True)`).
     """
 
     def __init__(
@@ -199,6 +256,7 @@ class TaskStore:
         seed: int | None,
         on_finish: Callable[[TaskRecord], None],
         on_stream: Callable[[TaskRecord], None] | None = None,
+        legacy_nuro: bool = False,
     ) -> None:
         if task_seconds < 0 or task_seconds_spread < 0:
             raise ValueError("task_seconds and task_seconds_spread must not be negative")
@@ -209,6 +267,8 @@ class TaskStore:
         self.tasks: dict[str, TaskRecord] = {}
         self.clips: dict[str, ClipRecord] = {}
         self.personas: dict[str, PersonaRecord] = {}
+        self.batches: dict[str, BatchRecord] = {}
+        self.legacy_nuro = legacy_nuro
         self._task_seconds = task_seconds
         self._spread = task_seconds_spread
         self._fail_rate = fail_rate
@@ -231,9 +291,31 @@ class TaskStore:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def create(
-        self, payload: dict[str, Any], owner: str, charged: tuple[int, int], faults: Faults
+        self,
+        payload: dict[str, Any],
+        owner: str,
+        charged: tuple[int, int],
+        faults: Faults,
+        *,
+        family: str = "sonic",
+        operation: str = "create",
+        task_type: str | None = None,
+        sources: tuple[str, ...] = (),
+        make: ClipMaker | None = None,
     ) -> TaskRecord:
-        """Start a task for a validated, paid create body."""
+        """Start a task for a validated, paid request body.
+
+        Args:
+            payload: The request body.
+            owner: The key fingerprint of the caller.
+            charged: The credits taken, refunded if the task fails.
+            faults: The knobs in force (`fail_next_tasks`, `fail_type`).
+            family: Its family (see `FAMILIES`); only `sonic` tasks stream.
+            operation: The route that creates it.
+            task_type: See `TaskRecord.task_type`; `None` reads the body's.
+            sources: The clips it works on.
+            make: Its clip maker; `None` for two songs from the body.
+        """
         now = self.clock.now()
         seconds = self._task_seconds * (
             math.exp(self._rng.gauss(0.0, self._spread)) if self._spread else 1.0
@@ -244,7 +326,7 @@ class TaskStore:
             fails = True
         record = TaskRecord(
             task_id=self.new_id(),
-            task_type=payload.get("task_type") or "create_music",
+            task_type=task_type or payload.get("task_type") or "create_music",
             payload=payload,
             owner=owner,
             started=now,
@@ -252,10 +334,14 @@ class TaskStore:
             created_unix=self.unix_now(),
             outcome=faults.fail_type if fails else "succeeded",
             charged=charged,
+            family=family,
+            operation=operation,
+            sources=sources,
+            make=make,
         )
         self.tasks[record.task_id] = record
         heapq.heappush(self._running, (record.ends, len(self.tasks), record.task_id))
-        if record.outcome == "succeeded":
+        if record.outcome == "succeeded" and family == "sonic":
             record.streams = now + seconds * STREAMING_SHARE
             heapq.heappush(self._streaming, (record.streams, len(self.tasks), record.task_id))
         return record
@@ -264,6 +350,35 @@ class TaskStore:
         """Keep `clip` (an upload, a stem) so that its id works everywhere; return it."""
         self.clips[clip.clip_id] = clip
         return clip
+
+    def upload(self, url: str, task_id: str = "") -> ClipRecord:
+        """Make and keep the clip an upload of `url` gives (`uploaded=True`).
+
+        A URL of one of the sandbox's own files (`.../files/<clip>.wav` and friends)
+        gives that clip's tune, so the upload sounds like what was uploaded; any other
+        URL gives a tune planned from the URL's text, the same for the same URL.
+        """
+        found = _SANDBOX_FILE.search(url)
+        known = self.clips.get(found["clip"]) if found else None
+        if known is not None:
+            title, tags, lyrics, tune = known.title, known.tags, known.lyrics, known.tune
+        else:
+            stem = url.rstrip("/").rpartition("/")[2].partition("?")[0].rpartition(".")[0]
+            title = " ".join(words(stem.replace("-", " ").replace("_", " "))[:4]).title()
+            title, tags, lyrics, tune = title or "Upload", "", "", plan(url)
+        return self.add_clip(
+            ClipRecord(
+                clip_id=self.new_id(),
+                task_id=task_id,
+                title=title,
+                tags=tags,
+                lyrics=lyrics,
+                mv="upload",
+                tune=tune,
+                source_clip_id=known.clip_id if known is not None else None,
+                uploaded=True,
+            )
+        )
 
     def settle(self) -> None:
         """Move every task on: make the clips of those that stream, finish or refund the rest.
@@ -291,36 +406,46 @@ class TaskStore:
             self._on_finish(record)
 
     def _make_clips(self, record: TaskRecord) -> None:
-        record.clips = [self._make_clip(record, variant) for variant in (0, 1)]
+        make = record.make if record.make is not None else _two_songs
+        record.clips = make(self, record)
         self.clips.update((clip.clip_id, clip) for clip in record.clips)
 
-    def _make_clip(self, record: TaskRecord, variant: int) -> ClipRecord:
-        body = record.payload
-        source = self.clips.get(body.get("continue_clip_id") or "")
-        description = body.get("gpt_description_prompt") or ""
-        words = _words(description)
-        title = (
-            body.get("title")
-            or " ".join(words[:4]).title()
-            or (source.title if source else "Untitled")
-        )
-        tags = body.get("tags") or ", ".join(words[:4]) or (source.tags if source else "")
-        given = body.get("prompt") or body.get("lyrics")
-        if body.get("make_instrumental"):
-            lyrics = "[Instrumental]"
-        elif given:
-            lyrics = given
-        elif words:
-            lyrics = f"[Verse]\n{' '.join(words)}\n[Chorus]\n{title}, {title.lower()}"
-        else:
-            lyrics = source.lyrics if source else ""
-        mv = body.get("mv") or (source.mv if source else "sonic-v5")
-        return ClipRecord(
-            clip_id=self.new_id(),
-            task_id=record.task_id,
-            title=title,
-            tags=tags,
-            lyrics=lyrics,
-            mv=mv,
-            tune=plan(f"{tags} {description}", variant),
-        )
+
+def _two_songs(store: TaskStore, record: TaskRecord) -> list[ClipRecord]:
+    return [song_clip(store, record, variant) for variant in (0, 1)]
+
+
+def song_clip(store: TaskStore, record: TaskRecord, variant: int) -> ClipRecord:
+    """Return one song of `record`, written from its body and its first source clip.
+
+    The body's `title`, `tags`, lyrics (`prompt`/`lyrics`) and `mv` win; what is
+    missing comes from the description's words, then from the source clip.
+    """
+    body = record.payload
+    first = record.sources[0] if record.sources else body.get("continue_clip_id")
+    source = store.clips.get(first) if isinstance(first, str) else None
+    description = body.get("gpt_description_prompt") or ""
+    found = words(description)
+    title = (
+        body.get("title") or " ".join(found[:4]).title() or (source.title if source else "Untitled")
+    )
+    tags = body.get("tags") or ", ".join(found[:4]) or (source.tags if source else "")
+    given = body.get("prompt") or body.get("lyrics")
+    if body.get("make_instrumental"):
+        lyrics = "[Instrumental]"
+    elif given:
+        lyrics = given
+    elif found:
+        lyrics = f"[Verse]\n{' '.join(found)}\n[Chorus]\n{title}, {title.lower()}"
+    else:
+        lyrics = source.lyrics if source else ""
+    mv = body.get("mv") or (source.mv if source else "sonic-v5")
+    return ClipRecord(
+        clip_id=store.new_id(),
+        task_id=record.task_id,
+        title=title,
+        tags=tags,
+        lyrics=lyrics,
+        mv=mv,
+        tune=plan(f"{tags} {description}", variant),
+    )

@@ -62,8 +62,11 @@ __all__ = [
     "FIELD_TYPES",
     "GENERATE_COST",
     "KNOWN_MODELS",
+    "SURROGATE",
     "TASK_TYPES",
     "cost_of",
+    "json_type",
+    "unrepresentable",
     "validate_create",
     "webhook_url_error",
 ]
@@ -135,7 +138,8 @@ _SHORT_PROMPT_MODELS = ("sonic-v3-5", "sonic-v4")
 KNOWN_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5", "sonic-v5-5")
 """The documented `mv` values (§3.1); any other `sonic-*` name is accepted too."""
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: text that JSON can carry as an escape but UTF-8 cannot encode."""
 _URL = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
     r"(?P<authority>[^/?#]*)"
@@ -151,7 +155,8 @@ def cost_of(task_type: str) -> int:
     return CONCAT_COST if task_type == "concat_music" else GENERATE_COST
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """Name the JSON type of a parsed value, for messages (`a number`, `null`)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -163,20 +168,20 @@ def _json_type(value: object) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def _unrepresentable(value: object) -> str | None:
+def unrepresentable(value: object) -> str | None:
     """Say what in `value` (walked without recursion) no valid JSON text can hold."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, NonFinite):
             return "must not hold NaN, Infinity or a number beyond a double (not JSON)"
-        if isinstance(item, str) and _SURROGATE.search(item):
+        if isinstance(item, str) and SURROGATE.search(item):
             return "must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
         if isinstance(item, list):
             stack.extend(cast("list[object]", item))
         elif isinstance(item, dict):
             mapping = cast("dict[str, object]", item)
-            if any(_SURROGATE.search(key) for key in mapping):
+            if any(SURROGATE.search(key) for key in mapping):
                 return "must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
             stack.extend(mapping.values())
     return None
@@ -187,7 +192,7 @@ def _field_error(name: str, value: object) -> str | None:
     if kind == _NUMBER and isinstance(value, NonFinite):
         return f"{name}: must be a finite number (JSON has no NaN or Infinity)"
     if kind == _STRING and isinstance(value, str):
-        if _SURROGATE.search(value):
+        if SURROGATE.search(value):
             return (
                 f"{name}: must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
             )
@@ -196,18 +201,18 @@ def _field_error(name: str, value: object) -> str | None:
         return None
     if kind == _NUMBER and isinstance(value, (int, float)) and not isinstance(value, bool):
         return None
-    shown = "NaN or Infinity" if isinstance(value, NonFinite) else _json_type(value)
+    shown = "NaN or Infinity" if isinstance(value, NonFinite) else json_type(value)
     return f"{name}: must be {kind}, not {shown}"
 
 
 def _shape_error(body: Mapping[str, Any]) -> str | None:
-    if any(_SURROGATE.search(name) for name in body):
+    if any(SURROGATE.search(name) for name in body):
         return "body: field names must be valid Unicode text"
     for name, value in body.items():
         if name in FIELD_TYPES:
             error = _field_error(name, value)
         else:
-            problem = _unrepresentable(value)
+            problem = unrepresentable(value)
             error = f"{name}: {problem}" if problem else None
         if error:
             return error

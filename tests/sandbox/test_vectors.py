@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from musicapi.sandbox import Sandbox
+from musicapi.sandbox._state import PersonaRecord
 from musicapi.testing import FakeClock
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "sonic_create_rules.json"
@@ -53,6 +54,9 @@ async def test_shared_vectors(case: dict[str, Any]) -> None:
         task_id = (await http.post("/sonic/create", json=source)).json()["task_id"]
         clock.advance(3)
         clip_id = (await http.get(f"/sonic/task/{task_id}")).json()["data"][0]["clip_id"]
+        # The vectors' persona ("p-1") must be known: an unknown one is a 404 here.
+        persona = PersonaRecord(persona_id="p-1", name="Vectors", clip_id=clip_id)
+        sandbox.app.store.personas[persona.persona_id] = persona
         if "raw_body" in case:
             text = case["raw_body"]
         else:
