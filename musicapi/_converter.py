@@ -19,7 +19,29 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from musicapi._errors import MalformedResponseError, RequestValidationError
-from musicapi._models import Clip, ClipState, Credits, SonicCreateRequest, Task, TaskState
+from musicapi._models import (
+    AlignedLyrics,
+    AlignedWord,
+    Bpm,
+    Clip,
+    ClipState,
+    Credits,
+    LyricsCandidate,
+    LyricsResult,
+    Midi,
+    MidiInstrument,
+    Persona,
+    SonicBatch,
+    SonicBatchItem,
+    SonicBatchStatus,
+    SonicCreateRequest,
+    Task,
+    TaskState,
+    Upload,
+    UpsampledTags,
+    Vox,
+    WavFile,
+)
 from musicapi._models.sonic import GenerationResult, TaskSubmission
 
 T = TypeVar("T")
@@ -35,8 +57,38 @@ def configure_converter(converter: cattrs.Converter) -> None:
         make_dict_unstructure_fn(SonicCreateRequest, converter, _cattrs_omit_if_default=True),
     )
     converter.register_structure_hook(int | float, _number)
+    converter.register_structure_hook(int, _integer)
+    converter.register_structure_hook(bool, _boolean)
     converter.register_structure_hook(str, _string)
-    for model in (Clip, Credits, TaskSubmission):
+    register_models(converter, Clip, Credits, TaskSubmission, *SONIC_TOOL_MODELS)
+
+
+SONIC_TOOL_MODELS: tuple[type, ...] = (
+    AlignedWord,
+    Bpm,
+    LyricsCandidate,
+    LyricsResult,
+    Midi,
+    MidiInstrument,
+    Persona,
+    SonicBatch,
+    SonicBatchItem,
+    SonicBatchStatus,
+    Upload,
+    UpsampledTags,
+    Vox,
+    WavFile,
+)
+"""The results of the Sonic operations that answer at once (`_models/sonic_tools.py`)."""
+
+
+def register_models(converter: cattrs.Converter, *models: type) -> None:
+    """Register, for each response model, the hook that keeps its whole mapping as `raw`.
+
+    Call it before the first `structure` of these models: cattrs caches hooks (and the
+    hooks of containers such as `tuple[Model, ...]`) on first use.
+    """
+    for model in models:
         converter.register_structure_hook(model, _keeping_raw(model, converter))
 
 
@@ -47,6 +99,29 @@ def _number(value: Any, _: Any) -> int | float:
     if isinstance(value, (int, float)):
         return value
     return float(value)
+
+
+def _integer(value: Any, _: Any) -> int:
+    """Accept an integer, or a string or float holding one (`"81"`, `81.0`); never a bool."""
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    number = float(value) if isinstance(value, str) else value
+    if isinstance(number, float) and number.is_integer():
+        return int(number)
+    raise TypeError(f"expected an integer, got {value!r}")
+
+
+def _boolean(value: Any, _: Any) -> bool:
+    """Accept a boolean, or `"true"`/`"false"`, `0`/`1`; cattrs' `bool("false")` is `True`."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"expected a boolean, got {value!r}")
 
 
 def _string(value: Any, _: Any) -> str:
@@ -184,3 +259,76 @@ def _reason_of(clips: tuple[Clip, ...]) -> str | None:
 def result_of(task: Task) -> GenerationResult:
     """Return the finished result of a succeeded task."""
     return GenerationResult(task_id=task.task_id, clips=task.clips, raw=task.raw)
+
+
+def _object(value: Any, *, what: str) -> Mapping[str, Any]:
+    """Return `value` as a JSON object, or raise `MalformedResponseError` naming `what`."""
+    if not isinstance(value, Mapping):
+        raise MalformedResponseError(
+            f"malformed {what} in the API's answer: expected a JSON object, "
+            f"got {type(value).__name__}",
+            body=value,
+        )
+    return cast("Mapping[str, Any]", value)
+
+
+def data_of(body: Any, *, what: str) -> Mapping[str, Any]:
+    """Return the `data` object of an answer shaped `{"code", "data": {...}, "message"}`.
+
+    Raises:
+        MalformedResponseError: The answer or its `data` is not a JSON object.
+    """
+    data = _object(body, what=what).get("data")
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError(
+            f"malformed {what} in the API's answer: data is not a JSON object", body=body
+        )
+    return cast("Mapping[str, Any]", data)
+
+
+def structure_data(body: Any, cls: type[T], *, what: str, clip_id: str | None = None) -> T:
+    """Structure the `data` object of an enveloped answer as `cls`, its `raw` that object.
+
+    Args:
+        body: The whole answer.
+        cls: The result model.
+        what: The answer's name, for messages.
+        clip_id: The clip the request named, for results whose answer does not repeat
+            it (`/sonic/wav`, `/sonic/midi`); it is not added to `raw`.
+    """
+    data = data_of(body, what=what)
+    if clip_id is None:
+        return structure(data, cls, what=f"{what}.data")
+    result = structure({**data, "clip_id": clip_id}, cls, what=f"{what}.data")
+    object.__setattr__(result, "raw", MappingProxyType(dict(data)))
+    return result
+
+
+def parse_lyrics(body: Any) -> LyricsResult:
+    """Read the answer of `/sonic/lyrics`: `{"code", "results": [{"title", "lyrics"}], ...}`."""
+    mapping = _object(body, what="lyrics answer")
+    results = mapping.get("results")
+    if not isinstance(results, list):
+        raise MalformedResponseError(
+            "malformed lyrics answer in the API's answer: results is not a list", body=body
+        )
+    candidates = structure(results, tuple[LyricsCandidate, ...], what="lyrics.results")
+    return LyricsResult(candidates=candidates, raw=MappingProxyType(dict(mapping)))
+
+
+def parse_aligned_lyrics(clip_id: str, body: Any) -> AlignedLyrics:
+    """Read the answer of `/sonic/aligned-lyrics`: `{"data": {"alignment": [word, ...]}}`."""
+    data = data_of(body, what="aligned lyrics")
+    alignment = data.get("alignment")
+    if not isinstance(alignment, list):
+        raise MalformedResponseError(
+            "malformed aligned lyrics in the API's answer: data.alignment is not a list",
+            body=body,
+        )
+    words = structure(alignment, tuple[AlignedWord, ...], what="aligned_lyrics.data.alignment")
+    return AlignedLyrics(clip_id=clip_id, words=words, raw=MappingProxyType(dict(data)))
+
+
+def parse_midi(clip_id: str, body: Any) -> Midi:
+    """Read the finished answer of `/sonic/midi`: `{"data": {"midi_url", "instruments"}}`."""
+    return structure_data(body, Midi, what="midi answer", clip_id=clip_id)

@@ -16,14 +16,14 @@ scheduler is handed, so `_engine.py` and `_batch.py` never reach into a resource
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
 
-from musicapi._converter import parse_task, result_of, structure
+from musicapi._converter import NOT_READY_TYPES, parse_midi, parse_task, result_of, structure
 from musicapi._errors import RequestValidationError
-from musicapi._models import GenerationResult, Task, TaskState, TaskSubmission
+from musicapi._models import GenerationResult, Midi, Task, TaskState, TaskSubmission
 from musicapi._retry import Idempotency
 from musicapi._wait import Reading
 
@@ -92,6 +92,40 @@ SONIC: TaskKind[Task, GenerationResult] = TaskKind(
     parse=_parse_sonic,
     read=_read_sonic,
 )
+
+
+def _parse_midi(clip_id: str, status: int, body: Any, retry_after: float | None) -> Reading[Midi]:
+    """Read one answer of `POST /sonic/midi`: 202 (or `not_ready`) is running, 200 the result.
+
+    A failure body (`{"type": "failed", ...}`, as the task endpoints send) ends the wait
+    as a failure; any other 200 must carry the MIDI file's `data`.
+    """
+    kind: object = cast("dict[str, Any]", body).get("type") if isinstance(body, dict) else None
+    if status == 202 or kind in NOT_READY_TYPES:
+        return Reading(TaskState.RUNNING, hint=retry_after, body=body)
+    if isinstance(kind, str) and kind:
+        detail = cast("dict[str, Any]", body)
+        reason = detail.get("error") or detail.get("message")
+        return Reading(TaskState.FAILED, reason=f"{kind}: {reason}" if reason else kind, body=body)
+    return Reading(TaskState.SUCCEEDED, result=parse_midi(clip_id, body), body=body)
+
+
+def _same(reading: Reading[Midi]) -> Reading[Midi]:
+    return reading
+
+
+MIDI: TaskKind[Reading[Midi], Midi] = TaskKind(
+    name="sonic.midi",
+    submit_path="/sonic/midi",
+    poll_prefix="/sonic/midi",
+    parse=_parse_midi,
+    read=_same,
+    poll_field="clip_id",
+)
+"""`/sonic/midi`: polled by repeating the POST with the clip id until it answers 200.
+
+The "task id" the engine waits on is the clip id; nothing is ever submitted.
+"""
 
 
 class TaskOps(Generic[S, R]):

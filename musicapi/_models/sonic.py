@@ -115,6 +115,10 @@ class Clip:
         clip_id: The id that extend, cover, concat, wav and stems refer to.
         state: `succeeded`, `streaming`, ...: an open set of strings.
         duration: Seconds, as a float (the API sometimes sends a string).
+        stem_type: For a stem (`sonic.stems_basic`/`stems_full`), its part: `vocals`,
+            `instrumental`, `drums`, `bass`, `other`, ... (an open set).
+        source_clip_id: For a stem or an upload, the clip it came from.
+        persona_id: For a voice (`sonic.create_voice`), the persona to sing with.
         raw: The clip's JSON with every field, known or not.
     """
 
@@ -133,6 +137,9 @@ class Clip:
     negative_tags: str | None = None
     style_weight: float | None = None
     weirdness_constraint: float | None = None
+    stem_type: str | None = None
+    source_clip_id: str | None = None
+    persona_id: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=EMPTY_RAW, repr=False, eq=False)
 
     @property

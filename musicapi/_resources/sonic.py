@@ -1,9 +1,12 @@
-"""Sonic song generation: create, get, wait, generate and generate_many.
+"""Sonic: song generation (create, get, wait, generate, generate_many) and every tool.
 
 The resource builds typed requests and hands the waiting to the client's task engine
 (`_engine.py`) through `TaskFamily`: `wait`, `generate` and every job of
 `generate_many` go through the same scheduler, so they share one deadline rule, one
-retry rule and one request budget.
+retry rule and one request budget. The other operations of api-reference §3.1 come
+from two mixins: `sonic_audio.py` (wav, midi, stems, bpm, aligned lyrics, vox,
+uploads) and `sonic_writing.py` (lyrics, tags, voices, personas, mashup,
+replace-section, sample, batch); the jobs they start are waited on with the same `wait`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from musicapi._converter import unstructure_request
 from musicapi._errors import RequestValidationError
-from musicapi._models import GenerationResult, SonicCreateRequest, Task, TaskSubmission
-from musicapi._resources._family import DEFAULT_WAIT_TIMEOUT, TaskFamily
+from musicapi._models import GenerationResult, SonicCreateRequest, TaskSubmission
+from musicapi._resources._family import DEFAULT_WAIT_TIMEOUT
+from musicapi._resources.sonic_audio import SonicAudioOps
+from musicapi._resources.sonic_writing import SonicWritingOps
 from musicapi._tasks import SONIC
 from musicapi._validation import prepare_request
 from musicapi._wait import check_timeout
@@ -28,8 +33,8 @@ if TYPE_CHECKING:
     from musicapi._transport import Transport
 
 
-class SonicResource(TaskFamily[Task, GenerationResult]):
-    """Song generation with the Sonic models (`/sonic/create`, `/sonic/task/{id}`)."""
+class SonicResource(SonicAudioOps, SonicWritingOps):
+    """Song generation with the Sonic models (`/sonic/*`), polled at `/sonic/task/{id}`."""
 
     __slots__ = ()
 

@@ -105,10 +105,19 @@ async def test_task_types_that_build_on_a_clip(
 
 
 async def test_persona_music(client: AsyncMusicAPI) -> None:
+    song = await client.sonic.generate(gpt_description_prompt="a voice to keep")
+    persona = await client.sonic.persona(name="Nova", clip_id=song.clips[0].clip_id)
     result = await client.sonic.generate(
-        task_type="persona_music", persona_id="p-1", custom_mode=True, prompt="hello"
+        task_type="persona_music", persona_id=persona.persona_id, custom_mode=True, prompt="hello"
     )
     assert len(result.clips) == 2
+
+
+async def test_persona_music_with_an_unknown_persona_is_not_found(client: AsyncMusicAPI) -> None:
+    with pytest.raises(NotFoundError, match="persona not found"):
+        await client.sonic.create(
+            task_type="persona_music", persona_id="p-1", custom_mode=True, prompt="hello"
+        )
 
 
 async def test_get_reports_running_then_succeeded(client: AsyncMusicAPI, clock: FakeClock) -> None:
