@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import re
+import threading
+import warnings
 import weakref
 from typing import (
     TYPE_CHECKING,
@@ -40,7 +42,16 @@ if TYPE_CHECKING:
     from musicapi._config import ClientConfig
     from musicapi._sync import _Loop
 
-__all__ = ["BatchRun", "Bridge", "Forward", "ForwardProperty", "HasBridge", "the_client"]
+__all__ = [
+    "facade_thread",
+    "on_facade_thread",
+    "BatchRun",
+    "Bridge",
+    "Forward",
+    "ForwardProperty",
+    "HasBridge",
+    "the_client",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +65,19 @@ CLOSE_TIMEOUT_UNATTENDED = 5.0
 Exit must be prompt; a create on the wire that has not answered by then is abandoned
 with the process (its task id is in the journal, if the batch had one).
 """
+
+
+facade_thread = threading.local()
+"""`facade_thread.running` is true on every facade loop thread."""
+
+
+def on_facade_thread() -> bool:
+    """Whether this thread is a `MusicAPI` loop thread (where `close()` must not block).
+
+    Also how a deprecated async method knows that its sync twin already warned, in the
+    caller's own thread, where the warning belongs.
+    """
+    return bool(getattr(facade_thread, "running", False))
 
 
 class _AsyncRun(Protocol[R_co]):
@@ -117,6 +141,8 @@ class Forward(Generic[T]):
         self: Forward[Callable[P, R]],
         method: Callable[Concatenate[Any, P], Awaitable[R]],
         target: Callable[[AsyncMusicAPI], Any],
+        *,
+        deprecated: str | None = None,
     ) -> None: ...
 
     @overload
@@ -124,11 +150,20 @@ class Forward(Generic[T]):
         self: Forward[Callable[P, BatchRun[V]]],
         method: Callable[Concatenate[Any, P], _AsyncRun[V]],
         target: Callable[[AsyncMusicAPI], Any],
+        *,
+        deprecated: str | None = None,
     ) -> None: ...
 
-    def __init__(self, method: Callable[..., Any], target: Callable[[AsyncMusicAPI], Any]) -> None:
+    def __init__(
+        self,
+        method: Callable[..., Any],
+        target: Callable[[AsyncMusicAPI], Any],
+        *,
+        deprecated: str | None = None,
+    ) -> None:
         self._method = method
         self._target = target
+        self._deprecated = deprecated
         self._batch = not inspect.iscoroutinefunction(method)
         signature = inspect.signature(method)
         if self._batch:
@@ -164,17 +199,21 @@ class Forward(Generic[T]):
         return cast("Callable[..., Any]", self.__get__(instance, type(instance)))(*args, **kwargs)
 
     def _bind(self, bridge: Bridge) -> T:
-        method, target = self._method, self._target
+        method, target, deprecated = self._method, self._target, self._deprecated
 
         if self._batch:
 
             def forwarded(*args: Any, **kwargs: Any) -> Any:
+                if deprecated is not None:
+                    warnings.warn(deprecated, DeprecationWarning, stacklevel=2)
                 run = bridge.loop.run(method, target, args, kwargs)
                 return BatchRun(bridge, run) if hasattr(run, "__anext__") else run
 
         else:
 
             def forwarded(*args: Any, **kwargs: Any) -> Any:
+                if deprecated is not None:
+                    warnings.warn(deprecated, DeprecationWarning, stacklevel=2)
                 return bridge.loop.run(method, target, args, kwargs)
 
         _dress(

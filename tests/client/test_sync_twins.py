@@ -20,8 +20,20 @@ import pytest
 from anyio.from_thread import BlockingPortal
 
 from musicapi import AsyncMusicAPI, MusicAPI, PacingSnapshot
+from musicapi._resources.nuro import NuroResource
+from musicapi._resources.producer import ProducerResource
+from musicapi._resources.riffusion import RiffusionResource
 from musicapi._resources.sonic import SonicResource
-from musicapi._sync_families import SyncSonic
+from musicapi._resources.studio import StudioResource
+from musicapi._resources.suno import SunoResource
+from musicapi._sync_families import (
+    SyncNuro,
+    SyncProducer,
+    SyncRiffusion,
+    SyncSonic,
+    SyncStudio,
+    SyncSuno,
+)
 from musicapi.sandbox import Sandbox
 
 if TYPE_CHECKING:
@@ -30,7 +42,15 @@ if TYPE_CHECKING:
 KEY = "sk-secret-123"
 BASE_URL = "http://localhost:1/api/v1"
 
-SIDES = [("client", AsyncMusicAPI, MusicAPI), ("sonic", SonicResource, SyncSonic)]
+SIDES = [
+    ("client", AsyncMusicAPI, MusicAPI),
+    ("sonic", SonicResource, SyncSonic),
+    ("suno", SunoResource, SyncSuno),
+    ("producer", ProducerResource, SyncProducer),
+    ("studio", StudioResource, SyncStudio),
+    ("riffusion", RiffusionResource, SyncRiffusion),
+    ("nuro", NuroResource, SyncNuro),
+]
 RENAMED = {"aclose"}
 """Async members whose twin has another name (`close`), written by hand: not forwarded."""
 
@@ -74,12 +94,11 @@ def _expected(signature: inspect.Signature, function: Any) -> inspect.Signature:
 def instances() -> Iterator[dict[type[Any], Any]]:
     async_client = AsyncMusicAPI(api_key=KEY, base_url=BASE_URL)
     sync_client = MusicAPI(api_key=KEY, base_url=BASE_URL)
-    yield {
-        AsyncMusicAPI: async_client,
-        SonicResource: async_client.sonic,
-        MusicAPI: sync_client,
-        SyncSonic: sync_client.sonic,
-    }
+    found: dict[type[Any], Any] = {AsyncMusicAPI: async_client, MusicAPI: sync_client}
+    for where, async_cls, sync_cls in SIDES[1:]:
+        found[async_cls] = getattr(async_client, where)
+        found[sync_cls] = getattr(sync_client, where)
+    yield found
     sync_client.close()
 
 
