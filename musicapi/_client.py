@@ -16,6 +16,7 @@ from musicapi._download import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_BYTES,
     download_clip,
+    download_file,
     download_many,
 )
 from musicapi._engine import TaskEngine
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from musicapi._clock import Clock
-    from musicapi._download import ClipFile, Progress
+    from musicapi._download import ClipFile, FileKind, Progress
     from musicapi._models import Clip, Credits, GenerationResult
     from musicapi.webhooks import EventBus, WebhookReceiver
 
@@ -226,6 +227,58 @@ class AsyncMusicAPI:
             directory,
             what=what,
             concurrency=concurrency,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+
+    async def download_url(
+        self,
+        url: str | None,
+        directory: str | os.PathLike[str] = ".",
+        *,
+        name: str,
+        kind: FileKind = "audio",
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Save any file a result links to into `directory`, as `name` plus its extension.
+
+        For the URLs that are not a clip's own files: a WAV export's `wav_url`, a MIDI
+        transcription's `midi_url`, an isolated vocal's `audio_url`, a Studio song's, ...
+        (a stem is a clip: `download` saves it too). It is the same download as
+        `download`'s: streamed under a temporary name, never with the API key, an
+        identical file kept, a different one never overwritten. The URL only picks
+        the extension (with the answer's `Content-Type`), never the name.
+
+        Args:
+            url: The file's http(s) URL, e.g. `(await client.sonic.wav(clip_id)).wav_url`.
+            directory: Where to save it (created if missing).
+            name: The file name without extension, sanitised into one safe component,
+                e.g. `f"{clip.title} - {clip.clip_id}"`.
+            kind: What the file holds, which picks its extension: `"audio"` (`.mp3`
+                unless the host says otherwise), `"wav"`, `"midi"` (`.mid`), `"image"`,
+                `"video"`.
+            max_bytes: The most bytes to accept (`None`: no cap).
+            progress: Called with `(done_bytes, total_bytes_or_None)` as the file arrives,
+                on the client's event loop (the loop thread with `MusicAPI`): keep it quick.
+
+        Returns:
+            Where the file is.
+
+        Raises:
+            FileURLMissingError: `url` is missing or not an absolute http(s) URL (nothing
+                sent; also a `RequestValidationError`).
+            FileUnavailableError: The host no longer serves the file (403, 404, 410: ask
+                the operation again for a fresh link).
+            FileTooLargeError: The file is larger than `max_bytes`.
+            APIConnectionError: The network failed, or the body was cut short.
+        """
+        return await download_file(
+            self._transport.http_client,
+            url,
+            directory,
+            name_stem=name,
+            kind=kind,
             max_bytes=max_bytes,
             progress=progress,
         )

@@ -1,9 +1,10 @@
 """Saving a result's files to disk: streamed, capped, never with the API key.
 
 One core, `download_file`, fetches any file a result carries: a clip's audio, cover
-image and video today (`download_clip`, `download_many`), and the WAV, stems and MIDI
-of their operations once the SDK has them: each such operation only has to hand the
-core a URL, a name stem and a kind (`"audio"`, `"image"`, `"video"`, `"midi"`).
+image and video (`download_clip`, `download_many`), and any other URL of a result, such
+as the WAV, stems and MIDI of their operations (`AsyncMusicAPI.download_url`): each only
+has to hand the core a URL, a name stem and a kind (`"audio"`, `"image"`, `"video"`,
+`"wav"`, `"midi"`).
 
 Files live on a CDN, not on the API host, so a download must not carry the
 `Authorization` header: every request of a download (the first and each redirect) is
@@ -21,7 +22,8 @@ File names come from sanitised titles (or any stem) and ids, never from the URL,
 hostile title or URL cannot write outside the chosen folder, name a Windows device
 (`CON`, `NUL.txt`, `COM1`...) or carry control characters. Only the extension is taken
 from the answer: its `Content-Type` if that names a type of the expected kind, else the
-URL's suffix if it is one, else the kind's usual one (`.mp3`, `.jpg`, `.mp4`, `.mid`).
+URL's suffix if it is one, else the kind's usual one (`.mp3`, `.jpg`, `.mp4`, `.wav`,
+`.mid`).
 The file is written under a temporary name and then linked into place without replacing
 anything: a file of the same name with the same bytes is kept (downloading twice makes
 one copy), and one with other bytes is never overwritten (the new file gets a counter
@@ -81,8 +83,11 @@ __all__ = [
     "safe_stem",
 ]
 
-FileKind = Literal["audio", "image", "video", "midi"]
-"""What a file holds; it picks the extensions allowed and the default one."""
+FileKind = Literal["audio", "image", "video", "wav", "midi"]
+"""What a file holds; it picks the extensions allowed and the default one.
+
+`"wav"` is audio that must be a WAV (a lossless export), so that it is never named
+`.mp3` when its host sends no usable type or suffix."""
 ClipFile = Literal["audio", "image", "video"]
 """The files a clip carries itself (`audio_url`, `image_url`, `video_url`)."""
 Progress: TypeAlias = Callable[[int, "int | None"], None]
@@ -100,13 +105,18 @@ MAX_SAME_NAME = 1000
 """How many `name-N` variants are tried before giving up on a crowded folder."""
 TITLE_CHARS = 60
 ID_CHARS = 36
+PART_CHARS = 20
+"""The longest part of a clip's file named after it (`vocals`, `instrumental`, ...)."""
 STEM_CHARS = TITLE_CHARS + ID_CHARS + 4
-"""The longest stem: a clip's title, ` - ` and its id fit, so a clip's stem is kept whole."""
+"""The longest stem: a clip's title, ` - ` and its id fit, so a clip's stem is kept whole.
+
+A part (`-vocals`) takes its room from the title, never from the id or the part."""
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
     "audio": (".mp3", ".wav", ".m4a", ".ogg", ".flac", ".aac", ".opus"),
     "image": (".jpg", ".jpeg", ".png", ".webp"),
     "video": (".mp4", ".webm", ".mov"),
+    "wav": (".wav",),
     "midi": (".mid", ".midi"),
 }
 """The extensions allowed per kind; the first is the default."""
@@ -196,15 +206,24 @@ def suffix_for(kind: str, url: str, content_type: str | None = None) -> str:
     return suffix if suffix in allowed else allowed[0]
 
 
-def clip_stem(clip: Clip) -> str:
-    """Return the stem of a clip's files: `Title_-_clip-id`, each part sanitised alone.
+def clip_stem(clip: Clip, part: str | None = None) -> str:
+    """Return the stem of a clip's files: `Title_-_clip-id`, each piece sanitised alone.
 
-    Operations that make more files of a clip (stems, WAV, MIDI) name theirs from it,
-    e.g. `clip_stem(clip) + " - vocals"`, so a clip's files sort together.
+    Operations that make more files of a clip name theirs from it, so a clip's files
+    sort together: its WAV export and MIDI keep the stem (their extensions differ),
+    and each of its stems adds its part, `Title_-_clip-id-vocals`. A part shortens
+    the title, not the id, so the stem stays within `STEM_CHARS` and unique per clip.
+
+    Args:
+        clip: The clip the file belongs to.
+        part: What part of the clip the file holds (a stem's type), if any; sanitised,
+            at most `PART_CHARS` characters, `part` if nothing safe is left of it.
     """
-    title = _sanitise(clip.title or "", TITLE_CHARS) or "clip"
+    tail = (_sanitise(part, PART_CHARS) or "part") if part is not None else ""
+    room = TITLE_CHARS - (len(tail) + 1 if tail else 0)
+    title = _sanitise(clip.title or "", room) or "clip"
     clip_id = _sanitise(clip.clip_id, ID_CHARS) or "unknown"
-    return safe_stem(f"{title} - {clip_id}")
+    return safe_stem(f"{title} - {clip_id}" + (f"-{tail}" if tail else ""))
 
 
 def _url_path(url: str) -> str:
@@ -248,10 +267,10 @@ async def download_file(
 ) -> Path:
     """Stream any file into `directory` as `<safe stem>.<ext>` and return its path.
 
-    The core every download goes through; `download_clip` and the operations that
-    return WAV, stems or MIDI URLs build on it, for example (once `/sonic/wav` exists):
-    `download_file(http, answer.wav_url, out, name_stem=clip_stem(clip), kind="audio",
-    clip_id=clip.clip_id, label="WAV")`.
+    The core every download goes through; `download_clip` and
+    `AsyncMusicAPI.download_url` (the URLs of WAV exports, stems, MIDI, ...) build on
+    it, for example `download_file(http, answer.wav_url, out, name_stem=clip_stem(clip),
+    kind="wav", clip_id=clip.clip_id, label="WAV")`.
 
     Args:
         http_client: The client to send through; its credentials are never used.
@@ -261,7 +280,8 @@ async def download_file(
         kind: What the file holds; picks the extension.
         max_bytes: The most bytes to accept; `None` for no cap.
         progress: Called as `progress(done_bytes, total_bytes_or_None)` as bytes arrive.
-        clip_id: The clip the file belongs to, named in errors (and kept on them).
+        clip_id: The clip the file belongs to, named in errors (and kept on them);
+            without it, errors name the file by its stem.
         label: What the file is, for errors (`"WAV"`, `"vocals stem"`); the kind if
             not given.
 
@@ -275,13 +295,12 @@ async def download_file(
         OSError: The file could not be written.
     """
     checked_kind = _check_kind(kind, FileKind)
-    owner = f" of clip {clip_id}" if clip_id is not None else " file"
+    stem = safe_stem(_check_name(name_stem))
+    owner = f" of clip {clip_id}" if clip_id is not None else f" file {stem}"
     target = _Target(f"downloading the {label or checked_kind}{owner}", checked_kind, clip_id)
     checked = _checked_url(url, target, field="url")
     limit = _check_max_bytes(max_bytes)
-    return await _download(
-        http_client, checked, directory, safe_stem(name_stem), target, limit, progress
-    )
+    return await _download(http_client, checked, directory, stem, target, limit, progress)
 
 
 async def download_clip(
@@ -444,6 +463,15 @@ def _check_kinds(what: object) -> tuple[ClipFile, ...]:
     if not kinds:
         raise RequestValidationError("what must name at least one file kind", field="what")
     return kinds
+
+
+def _check_name(name: object) -> str:
+    """Return `name` if it is text (it is sanitised afterwards, whatever it holds)."""
+    if not isinstance(name, str):
+        raise RequestValidationError(
+            f"the file name must be text, not {type(name).__name__}", field="name"
+        )
+    return name
 
 
 def _check_max_bytes(max_bytes: object) -> int | None:

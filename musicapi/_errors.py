@@ -228,7 +228,7 @@ class FileUnavailableError(MusicAPIError):
 
     Attributes:
         clip_id: The clip the file belongs to, if it came from a clip.
-        kind: Which file: `"audio"`, `"image"`, `"video"`, `"midi"`.
+        kind: Which file: `"audio"`, `"image"`, `"video"`, `"wav"`, `"midi"`.
     """
 
     def __init__(

@@ -58,10 +58,19 @@ from musicapi._forward import (
     Forward,
     ForwardProperty,
     HasBridge,
+    facade_thread,
+    on_facade_thread,
     the_client,
 )
 from musicapi._logging import configure_from_env
-from musicapi._sync_families import SyncSonic
+from musicapi._sync_families import (
+    SyncNuro,
+    SyncProducer,
+    SyncRiffusion,
+    SyncSonic,
+    SyncStudio,
+    SyncSuno,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,8 +97,6 @@ _DRAIN_SECONDS = 1.0
 """How long `close()` waits for calls that are between "client open" and "task queued"."""
 
 _thread_numbers = itertools.count(1)
-_loop_thread = threading.local()
-"""`_loop_thread.running` is true on every facade loop thread, where `close()` must not block."""
 
 
 def _outcome(future: Future[Any]) -> Any:
@@ -203,7 +210,7 @@ class _Loop:
 
     def _main(self, ready: Future[tuple[BlockingPortal, AsyncMusicAPI]]) -> None:
         """The loop thread: run the portal until `close()` stops it."""
-        _loop_thread.running = True
+        facade_thread.running = True
         try:
             anyio.run(
                 self._serve, ready, backend=self._backend, backend_options=self._backend_options
@@ -252,7 +259,7 @@ class _Loop:
             return
         if thread is None:
             self._stopped.set()
-        elif getattr(_loop_thread, "running", False):
+        elif on_facade_thread():
             # A finalizer run by the garbage collector on a loop thread (this client's
             # own, which cannot wait for itself, or another's, which must not stall): a
             # helper thread stops the loop.
@@ -388,7 +395,17 @@ class MusicAPI(HasBridge):
         _check_backend(backend, backend_options)
         self._bridge = Bridge(_Loop(config, backend, backend_options))
         self.sonic = SyncSonic(self._bridge)
-        """Song generation: `create`, `get`, `wait`, `generate`, `generate_many`."""
+        """Song generation and its tools: `create`, `get`, `wait`, `generate`, stems, WAV, ..."""
+        self.suno = SyncSuno(self._bridge)
+        """The legacy `/suno/...` aliases of Sonic, and lyrics tasks."""
+        self.producer = SyncProducer(self._bridge)
+        """Instrumentals and background music (`/producer/...`)."""
+        self.studio = SyncStudio(self._bridge)
+        """Udio-style generation (`/studio/...`)."""
+        self.riffusion = SyncRiffusion(self._bridge)
+        """Deprecated by the API: the FUZZ models (`/riffusion/...`)."""
+        self.nuro = SyncNuro(self._bridge)
+        """Withdrawn by the API (410): kept so that old code gets a clear `GoneError`."""
 
     def __repr__(self) -> str:
         config = self._bridge.loop.config
@@ -401,6 +418,7 @@ class MusicAPI(HasBridge):
     get_credits = Forward(AsyncMusicAPI.get_credits, the_client)
     download = Forward(AsyncMusicAPI.download, the_client)
     download_many = Forward(AsyncMusicAPI.download_many, the_client)
+    download_url = Forward(AsyncMusicAPI.download_url, the_client)
 
     def close(self) -> None:
         """Close the connections and stop this client's event-loop thread.

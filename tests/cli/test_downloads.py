@@ -2,11 +2,13 @@
 
 The sandbox cannot make these answers (its titles obey the API's 80-character rule and
 its files are always whole), so a small stub server in this process plays both the task
-endpoint and the file host, over loopback.
+endpoint and the file host, over loopback; and the stems, WAV and MIDI operations, whose
+stem types are as hostile as the titles.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -37,6 +39,9 @@ HOSTILE_TITLES = [
     "",
 ]
 RIFF = b"RIFF....WAVEfmt "
+MTHD = b"MThd\x00\x00\x00\x06"
+HOSTILE_PARTS = ["vocals", "../../etc/passwd", "CON", "\x1b[31mred\x07", "", "y" * 500]
+"""The `stem_type` of each stem a split makes: the first is honest, the rest are not."""
 TASKS = {
     "11111111-0000-4000-8000-000000000001": "hostile",
     "11111111-0000-4000-8000-000000000002": "truncated",
@@ -45,6 +50,7 @@ TASKS = {
     "11111111-0000-4000-8000-000000000005": "gone",
     "11111111-0000-4000-8000-000000000006": "expired",
     "11111111-0000-4000-8000-000000000007": "no-url",
+    "11111111-0000-4000-8000-000000000008": "wav-expired",
 }
 TASK_OF = {name: task_id for task_id, name in TASKS.items()}
 
@@ -71,31 +77,74 @@ def _clips(name: str, origin: str) -> list[dict[str, Any]]:
             _clip(origin, "../../x", "ok", "ok-99.wav"),
             _clip(origin, "/etc/y\x00", "ok", "ok-98.wav"),
         ]
+    if name == "wav-expired":
+        return [_clip(origin, f"{name}-clip", name.title(), "ok-wav-expired.wav")]
     return [
         _clip(origin, f"{name}-clip", name.title(), None if name == "no-url" else f"{name}.wav")
     ]
 
 
+def _stems(origin: str, task_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            **_clip(origin, f"{task_id}-{n}", f"stem {n}", f"ok-stem-{task_id}-{n}.wav"),
+            "stem_type": part,
+        }
+        for n, part in enumerate(HOSTILE_PARTS)
+    ]
+
+
 class _Stub(BaseHTTPRequestHandler):
-    """Answers task polls with the clips above, and serves their files, good and bad."""
+    """Answers task polls with the clips above, and serves their files, good and bad.
+
+    It also splits any clip into stems (a task), exports WAVs and transcribes MIDI.
+    """
 
     origin: ClassVar[str] = ""
+    numbers: ClassVar[itertools.count[int]] = itertools.count()
+    splits: ClassVar[set[str]] = set()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        number = next(self.numbers)
+        if self.path == "/api/v1/sonic/stems/basic":
+            task_id = f"33333333-0000-4000-8000-{number:012d}"
+            self.splits.add(task_id)
+            body: dict[str, Any] = {"message": "success", "task_id": task_id}
+        elif self.path == "/api/v1/sonic/wav":
+            file = "expired.wav" if request["clip_id"] == "wav-expired-clip" else "ok-wav"
+            body = {
+                "message": "success",
+                "data": {"wav_url": f"{self.origin}/files/{file}{number}"},
+            }
+        elif self.path == "/api/v1/sonic/midi":
+            url = f"{self.origin}/files/ok-notes-{number}.mid"
+            body = {"code": 200, "message": "success", "data": {"midi_url": url, "instruments": []}}
+        else:
+            self._send(404, b'{"error": "not found"}', "application/json")
+            return
+        self._send(200, json.dumps(body).encode(), "application/json")
+
     def do_GET(self) -> None:
         if self.path.startswith("/api/v1/sonic/task/"):
-            name = TASKS.get(self.path.rsplit("/", 1)[1])
-            body = (
-                {"code": 200, "message": "success", "data": _clips(name, self.origin)}
-                if name
-                else {}
-            )
-            self._send(200 if name else 404, json.dumps(body).encode(), "application/json")
+            task_id = self.path.rsplit("/", 1)[1]
+            name = TASKS.get(task_id)
+            if task_id in self.splits:
+                clips = _stems(self.origin, task_id)
+            else:
+                clips = _clips(name, self.origin) if name else None
+            body = {"code": 200, "message": "success", "data": clips} if clips else {}
+            self._send(200 if clips else 404, json.dumps(body).encode(), "application/json")
             return
         file = self.path.removeprefix("/files/")
-        if file.startswith("ok-"):
+        if file.startswith("ok-") and file.endswith(".mid"):
+            self._send(200, MTHD + file.encode(), "audio/midi")
+        elif file.startswith("ok-wav"):
+            self._send(200, RIFF + file.encode(), "application/octet-stream")  # no type
+        elif file.startswith("ok-"):
             self._send(200, RIFF + file.encode(), "audio/wav")
         elif file == "truncated.wav":
             self._send_head(200, "audio/wav", length=100_000)
@@ -142,6 +191,14 @@ def stub() -> Iterator[dict[str, str]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def _check_safe_file(path: Path, out: Path) -> None:
+    assert path.parent == out
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.(wav|mid)", path.name), path.name
+    assert len(path.name) <= 120
+    assert path.name.split(".", 1)[0].upper() not in WINDOWS_DEVICES
+    assert path.read_bytes().startswith(MTHD if path.suffix == ".mid" else RIFF)
 
 
 def _tree(root: Path) -> set[str]:
@@ -226,3 +283,57 @@ def test_an_error_as_json_names_the_clip_and_the_file(
     assert song["error"]["type"] == "FileForbiddenError"
     assert song["error"]["status_code"] == 403
     assert "expired-clip" in song["error"]["message"]
+
+
+def test_hostile_titles_and_stem_types_give_safe_names_for_stems_wav_and_midi(
+    run: Callable[..., Any], stub: dict[str, str], tmp_path: Path
+) -> None:
+    before = _tree(tmp_path)
+    args = ("--stems", "--wav", "--midi", "--json")
+    result = run("download", TASK_OF["hostile"], "--out", "out", *args, env=stub)
+    assert result.code == 0, result.err
+    out = (tmp_path / "out").resolve()
+    document = result.json()
+    songs = document["songs"]
+    assert len(songs) == len(HOSTILE_TITLES) + 2
+    every: list[str] = []
+    for song in songs:
+        files = song["files"]
+        stems = [kind for kind in files if kind.startswith("stem:")]
+        assert len(stems) == len(HOSTILE_PARTS)  # every stem kept, whatever its type
+        assert {"audio", "wav", "midi"} <= set(files)
+        assert files["wav"].endswith(".wav")  # a WAV, though its host gave no type
+        assert files["midi"].endswith(".mid")
+        for path in files.values():
+            _check_safe_file((tmp_path / path).resolve(), out)
+        every += files.values()
+    assert len(set(every)) == len(every)  # nothing overwrote anything
+    assert document["paths"] == every
+    names = {os.path.basename(path) for path in every}
+    assert _tree(tmp_path) - before == {"out"} | {f"out/{name}" for name in names}
+
+
+def test_hostile_stem_types_never_reach_the_terminal_raw(
+    run: Callable[..., Any], stub: dict[str, str]
+) -> None:
+    result = run("download", TASK_OF["hostile"], "--out", "out", "--stems", "--midi", env=stub)
+    assert result.code == 0, result.err
+    for stream in (result.out, result.err):
+        assert not set(stream) & {"\x00", "\x1b", "\x07", "\u202e"}
+    assert len(result.out.splitlines()) == len(HOSTILE_TITLES) + 2
+
+
+def test_an_expired_wav_link_is_a_typed_error_naming_the_file(
+    run: Callable[..., Any], stub: dict[str, str], tmp_path: Path
+) -> None:
+    result = run("download", TASK_OF["wav-expired"], "--out", "out", "--wav", "--json", env=stub)
+    assert result.code == 1, result.err
+    [song] = result.json()["songs"]
+    assert set(song["files"]) == {"audio"}
+    assert song["error"]["type"] == "FileForbiddenError"
+    assert "the wav file Wav-Expired_-_wav-expired-clip" in song["error"]["message"]
+    assert "FileForbiddenError" in result.err
+    assert "Traceback" not in result.err
+    assert [path.name for path in (tmp_path / "out").iterdir()] == [
+        os.path.basename(song["files"]["audio"])
+    ]

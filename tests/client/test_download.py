@@ -813,3 +813,177 @@ async def test_download_file_names_the_clip_and_the_file_in_its_errors(tmp_path:
             await _download.download_file(http, None, tmp_path, name_stem="s", clip_id="c-2")
     assert (caught.value.clip_id, caught.value.kind) == ("c-1", "audio")
     assert missing.value.clip_id == "c-2"
+
+
+# -- any URL a result carries: download_url -------------------------------------------------
+
+
+async def test_download_url_saves_a_wav_export_without_the_key(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    recorder = Recorder(sandbox.transport())
+    async with AsyncMusicAPI(
+        api_key="sandbox-key", base_url=sandbox.base_url, transport=recorder, clock=sandbox.clock
+    ) as api:
+        result = await api.sonic.generate(custom_mode=True, prompt="la la", title="Night Drive")
+        clip = result.clips[0]
+        wav = await api.sonic.wav(clip.clip_id)
+        path = await api.download_url(
+            wav.wav_url, tmp_path, name=_download.clip_stem(clip), kind="wav"
+        )
+    assert path == tmp_path / f"Night_Drive_-_{clip.clip_id}.wav"
+    [file_request] = recorder.file_requests()
+    assert not _carries_credentials(file_request)
+    with wave.open(str(path)) as audio:
+        assert audio.getnframes() > 0
+
+
+async def test_download_url_saves_a_midi_file_and_stems(
+    client: AsyncMusicAPI, tmp_path: Path
+) -> None:
+    result = await client.sonic.generate(custom_mode=True, prompt="la", title="Split Me")
+    clip = result.clips[0]
+    midi = await client.sonic.midi(clip.clip_id)
+    path = await client.download_url(
+        midi.midi_url, tmp_path, name=_download.clip_stem(clip), kind="midi"
+    )
+    assert path.name == f"Split_Me_-_{clip.clip_id}.mid"
+    assert path.read_bytes()[:4] == b"MThd"
+    stems = await client.sonic.wait(await client.sonic.stems_basic(clip.clip_id))
+    for stem in stems.clips:
+        assert stem.stem_type is not None
+        saved = await client.download_url(
+            stem.audio_url, tmp_path, name=_download.clip_stem(clip, stem.stem_type)
+        )
+        assert saved.name == f"Split_Me_-_{clip.clip_id}-{stem.stem_type}.wav"
+        with wave.open(str(saved)) as audio:
+            assert audio.getnframes() > 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "content_type", "suffix"),
+    [
+        ("wav", f"{CDN}/export", None, ".wav"),  # never an .mp3 for a WAV export
+        ("wav", f"{CDN}/export.mp3", "audio/mpeg", ".wav"),
+        ("wav", f"{CDN}/export", "audio/x-wav", ".wav"),
+        ("audio", f"{CDN}/stem", None, ".mp3"),
+        ("audio", f"{CDN}/stem.wav?sig=1", None, ".wav"),
+        ("midi", f"{CDN}/notes", "application/octet-stream", ".mid"),
+    ],
+)
+async def test_download_url_takes_the_extension_from_the_kind_type_and_url(
+    mock_api: Callable[[Recorder], AsyncMusicAPI],
+    tmp_path: Path,
+    kind: Any,
+    url: str,
+    content_type: str | None,
+    suffix: str,
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    recorder = _mock(lambda request: httpx.Response(200, headers=headers, content=b"x"))
+    async with mock_api(recorder) as api:
+        path = await api.download_url(url, tmp_path, name="Night Drive - 42", kind=kind)
+    assert path == tmp_path / f"Night_Drive_-_42{suffix}"
+    assert not any(_carries_credentials(r) for r in recorder.requests)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+async def test_download_url_sanitises_any_name(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path, name: str
+) -> None:
+    recorder = _mock(lambda request: httpx.Response(200, content=b"x"))
+    async with mock_api(recorder) as api:
+        path = await api.download_url(f"{CDN}/../../a.wav", tmp_path, name=name, kind="wav")
+    assert path.parent == tmp_path
+    _check_safe(path.name)
+    assert _files(tmp_path) == [path.name]
+
+
+async def test_download_url_keeps_same_bytes_and_never_overwrites_others(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path
+) -> None:
+    contents = {"/a.mid": b"MThd one", "/b.mid": b"MThd two"}
+    recorder = _mock(lambda request: httpx.Response(200, content=contents[request.url.path]))
+    async with mock_api(recorder) as api:
+        first = await api.download_url(f"{CDN}/a.mid", tmp_path, name="song", kind="midi")
+        again = await api.download_url(f"{CDN}/a.mid", tmp_path, name="song", kind="midi")
+        other = await api.download_url(f"{CDN}/b.mid", tmp_path, name="song", kind="midi")
+    assert first == again == tmp_path / "song.mid"
+    assert other == tmp_path / "song-2.mid"
+    assert (first.read_bytes(), other.read_bytes()) == (b"MThd one", b"MThd two")
+
+
+async def test_download_url_errors_are_typed_and_name_the_file(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path
+) -> None:
+    statuses = {"/gone.wav": 410, "/big.wav": 200}
+    not_a_kind: Any = "pdf"
+    not_a_name: Any = b"Song"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(statuses[request.url.path], content=b"y" * 100)
+
+    async with mock_api(_mock(handler)) as api:
+        with pytest.raises(musicapi.FileGoneError, match="the wav file Song_-_c-1 failed") as gone:
+            await api.download_url(f"{CDN}/gone.wav", tmp_path, name="Song - c-1", kind="wav")
+        with pytest.raises(musicapi.FileTooLargeError, match="10-byte cap") as big:
+            await api.download_url(f"{CDN}/big.wav", tmp_path, name="Song", max_bytes=10)
+        with pytest.raises(musicapi.FileURLMissingError) as missing:
+            await api.download_url(None, tmp_path, name="Song", kind="midi")
+        with pytest.raises(RequestValidationError) as bad_kind:
+            await api.download_url(f"{CDN}/big.wav", tmp_path, name="Song", kind=not_a_kind)
+        with pytest.raises(RequestValidationError) as bad_name:
+            await api.download_url(f"{CDN}/big.wav", tmp_path, name=not_a_name)
+    assert (gone.value.kind, gone.value.status_code) == ("wav", 410)
+    assert big.value.limit == 10
+    assert (missing.value.field, missing.value.kind) == ("url", "midi")
+    assert (bad_kind.value.field, bad_name.value.field) == ("what", "name")
+    assert _files(tmp_path) == []
+
+
+async def test_download_url_reports_progress(
+    mock_api: Callable[[Recorder], AsyncMusicAPI], tmp_path: Path
+) -> None:
+    seen: list[tuple[int, int | None]] = []
+    recorder = _mock(lambda request: httpx.Response(200, content=b"z" * 1000))
+    async with mock_api(recorder) as api:
+        await api.download_url(
+            f"{CDN}/a.wav",
+            tmp_path,
+            name="s",
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    assert seen[0] == (0, 1000)
+    assert seen[-1] == (1000, 1000)
+
+
+def test_the_sync_client_saves_by_url_too(
+    sync_client_factory: Callable[..., musicapi.MusicAPI], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    api = sync_client_factory(sandbox)
+    clip = api.sonic.generate(custom_mode=True, prompt="la", title="In Sync").clips[0]
+    assert clip.image_url is not None
+    path = api.download_url(clip.image_url, tmp_path, name="cover of In Sync", kind="image")
+    assert path == tmp_path / "cover_of_In_Sync.jpg"
+    assert path.read_bytes()[:2] == b"\xff\xd8"
+
+
+# -- the names of a clip's other files ------------------------------------------------------
+
+
+def test_a_clips_part_is_named_after_the_clip_and_kept_whole() -> None:
+    clip = _clip(title="Night Drive", clip_id="3f2a-9c")
+    assert _download.clip_stem(clip) == "Night_Drive_-_3f2a-9c"
+    assert _download.clip_stem(clip, "vocals") == "Night_Drive_-_3f2a-9c-vocals"
+    long_id = "0b7f6c1e-1111-2222-3333-444455556666"
+    long = _download.clip_stem(_clip(title="x" * 5000, clip_id=long_id), "instrumental")
+    assert long.endswith(f"_-_{long_id}-instrumental")
+    assert len(long) <= _download.STEM_CHARS
+
+
+@pytest.mark.parametrize("part", [*HOSTILE, *DEVICE_TITLES])
+def test_a_hostile_part_gives_one_safe_component(part: str) -> None:
+    for clip in (_clip(), _clip(title=part), _clip(clip_id=part), Clip(clip_id=part, title=part)):
+        stem = _download.clip_stem(clip, part)
+        _check_safe(stem + ".wav")
+        assert stem != _download.clip_stem(clip)  # a part never names the song's own file
