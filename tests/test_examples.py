@@ -60,6 +60,11 @@ TESTED = {
     "06_batch.py",
     "07_webhooks_fastapi.py",
     "08_webhook_receiver_wsgi.py",
+    "09_karaoke.py",
+    "10_stems.py",
+    "11_extend_and_concat.py",
+    "12_instrumental.py",
+    "13_lyrics_to_song.py",
 }
 
 WEB_DEPENDENCIES_MISSING = any(
@@ -266,3 +271,55 @@ def test_08_webhook_receiver_wsgi(tmp_path: Path) -> None:
     assert sorted(confirmed) == sorted(
         f"the API confirms: task {match[1]} succeeded, 2 clips" for match in final if match
     )
+
+
+# -- the examples of the whole API surface ----------------------------------------------------
+
+
+def test_09_karaoke_prints_each_line_in_time(tmp_path: Path) -> None:
+    out = lines(run_example("09_karaoke.py", tmp_path, "--speed", "8"))
+    assert out[0] == SANDBOX_LINE
+    assert re.fullmatch(r"Neon Rivers: 4 lines, \d+ words", out[1]), out
+    timed = [re.fullmatch(r"\[ *(\d+\.\d\d)s - *(\d+\.\d\d)s\] (.+)", line) for line in out[2:]]
+    assert all(timed), out
+    starts = [float(match[1]) for match in timed if match]
+    assert starts == sorted(starts)
+    assert [match[3] for match in timed if match][0] == "NEON rivers under midnight skies"
+
+
+def test_10_stems_saves_each_stem(tmp_path: Path) -> None:
+    out = lines(run_example("10_stems.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert [line.split(":")[0] for line in out[2:]] == ["vocals", "instrumental"]
+    files = sorted((tmp_path / "stems").iterdir())
+    assert len(files) == 2
+    for file in files:
+        with wave.open(str(file), "rb") as audio:
+            assert audio.getnframes() > 0
+
+
+def test_10_stems_full_split(tmp_path: Path) -> None:
+    out = lines(run_example("10_stems.py", tmp_path, "--full"))
+    assert [line.split(":")[0] for line in out[2:]] == ["vocals", "drums", "bass", "other"]
+
+
+def test_11_extend_and_concat(tmp_path: Path) -> None:
+    out = lines(run_example("11_extend_and_concat.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert out[2].startswith("extended from ")
+    assert " saved to " in out[3]
+    assert len(list((tmp_path / "songs").iterdir())) == 1
+
+
+def test_12_instrumental(tmp_path: Path) -> None:
+    out = lines(run_example("12_instrumental.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    saved = [line for line in out if " saved to " in line]
+    assert len(saved) == 2, out
+
+
+def test_13_lyrics_to_song(tmp_path: Path) -> None:
+    out = lines(run_example("13_lyrics_to_song.py", tmp_path))
+    assert out[0] == SANDBOX_LINE
+    assert re.fullmatch(r"lyrics: '.+', \d+ lines", out[1]), out
+    assert len(out) == 4, out
