@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Collection, Iterator
 
-__all__ = ["PARTS", "RATE", "Tune", "plan", "render", "samples", "wav_bytes"]
+__all__ = ["PARTS", "RATE", "VOICES", "Tune", "plan", "render", "samples", "voices_of", "wav_bytes"]
 
 RATE = 22050
 """Samples per second (mono, 16-bit)."""
@@ -160,6 +160,8 @@ A basic split is `vocals` + `instrumental`; a full split is `vocals` + `drums` +
 """
 
 _VOICES = ("vocals", "bass", "drums", "other")
+VOICES = _VOICES
+"""The voices a mix is the sum of; a part is a set of them (`voices_of`)."""
 _PART_VOICES: dict[str | None, tuple[str, ...]] = {
     None: _VOICES,
     "vocals": ("vocals",),
@@ -233,22 +235,50 @@ def _voice(tune: Tune, voice: str) -> array.array[int]:
     return array.array("h", (round(value * _GAIN) for value in _VOICE_MAKERS[voice](tune)))
 
 
-def samples(tune: Tune, part: str | None = None) -> array.array[int]:
-    """Synthesise `tune` (or one part of it, see `PARTS`) as int16 samples.
-
-    The whole mix is, sample by sample, the sum of its voices (vocals, bass, drums,
-    other), each rounded to int16 first: so the parts of a stem split add up exactly
-    to the mix, as a real separation's stems add up (near enough) to the song.
+def voices_of(part: str | None) -> frozenset[str]:
+    """Return the voices of `part` (see `PARTS`; `None` for the whole mix).
 
     Raises:
         ValueError: `part` is not one of `PARTS`.
     """
     if part not in _PART_VOICES:
         raise ValueError(f"unknown part {part!r}; expected one of {', '.join(PARTS)}")
-    voices = [_voice(tune, voice) for voice in _PART_VOICES[part]]
-    if len(voices) == 1:
-        return voices[0]
-    return array.array("h", (sum(values) for values in zip(*voices, strict=True)))
+    return frozenset(_PART_VOICES[part])
+
+
+def samples(
+    tune: Tune, part: str | None = None, *, voices: Collection[str] | None = None
+) -> array.array[int]:
+    """Synthesise `tune` (or one part of it, see `PARTS`) as int16 samples.
+
+    The whole mix is, sample by sample, the sum of its voices (vocals, bass, drums,
+    other), each rounded to int16 first: so the parts of a stem split add up exactly
+    to the mix, as a real separation's stems add up (near enough) to the song.
+
+    Args:
+        tune: The tune.
+        part: The part to play (`None` for the whole mix); ignored if `voices` is given.
+        voices: The voices to play (any subset of `VOICES`; none is silence), for a
+            clip that holds a part of a part (a stem of a stem).
+
+    Raises:
+        ValueError: `part` is not one of `PARTS`, or `voices` holds an unknown voice.
+    """
+    if voices is None:
+        chosen = _PART_VOICES[part] if part in _PART_VOICES else None
+        if chosen is None:
+            raise ValueError(f"unknown part {part!r}; expected one of {', '.join(PARTS)}")
+    else:
+        unknown = set(voices) - set(_VOICES)
+        if unknown:
+            raise ValueError(f"unknown voices {sorted(unknown)}; expected {', '.join(_VOICES)}")
+        chosen = tuple(voice for voice in _VOICES if voice in voices)
+    if not chosen:
+        return array.array("h", bytes(2 * tune.frames))
+    tracks = [_voice(tune, voice) for voice in chosen]
+    if len(tracks) == 1:
+        return tracks[0]
+    return array.array("h", (sum(values) for values in zip(*tracks, strict=True)))
 
 
 def wav_bytes(frames: array.array[int]) -> bytes:
@@ -265,10 +295,10 @@ def wav_bytes(frames: array.array[int]) -> bytes:
     return buffer.getvalue()
 
 
-def render(tune: Tune, part: str | None = None) -> bytes:
-    """Synthesise `tune`, or one part of it (see `PARTS`), as a mono 16-bit WAV file.
+def render(tune: Tune, part: str | None = None, *, voices: Collection[str] | None = None) -> bytes:
+    """Synthesise `tune`, or one part of it (see `PARTS`, `samples`), as a mono 16-bit WAV file.
 
     Raises:
-        ValueError: `part` is not one of `PARTS`.
+        ValueError: `part` is not one of `PARTS`, or `voices` holds an unknown voice.
     """
-    return wav_bytes(samples(tune, part))
+    return wav_bytes(samples(tune, part, voices=voices))

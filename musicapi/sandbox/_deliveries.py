@@ -459,10 +459,15 @@ class Deliveries:
         """
         try:
             body, headers = self._request(event, files_url)
-            response = await client.post(
-                event.record.payload["webhook_url"], content=body, headers=headers
-            )
+            # The whole attempt has one deadline, and the receiver's answer body is never
+            # read: only its status counts. A receiver that trickles its answer a byte at
+            # a time (which no per-read timeout catches), or streams an endless body,
+            # would otherwise hold a delivery slot forever or fill the sandbox's memory.
+            with anyio.fail_after(self.timeout):
+                async with client.stream(
+                    "POST", event.record.payload["webhook_url"], content=body, headers=headers
+                ) as response:
+                    return response.is_success
         except Exception as exc:  # any failure to deliver is a failed attempt
             _log.debug("webhook delivery %s failed: %r", event.webhook_id, exc)
             return False
-        return response.is_success

@@ -1,10 +1,11 @@
 """The sandbox's file host (`/files/...`): the files that results link to.
 
-No key is needed and no 429 is injected, as on a CDN. Each clip has, made on first
-request and kept:
+No key is needed and no 429 is injected, as on a CDN; `GET` and `HEAD` are served.
+Each clip has, made on first request and kept (within `CACHE_BYTES`):
 
 * `<clip>.wav`: its audio. A stem clip (`ClipRecord.part` set) sounds as that part
-  of its tune, so the stems of a split add up, sample by sample, to the song.
+  of its source (`ClipRecord.sounding`), so the stems of a split add up, sample by
+  sample, to the clip that was split, be it a song or a stem.
 * `<clip>.lossless.wav`: the WAV export of `/sonic/wav`, the same samples (the
   sandbox's audio is lossless already).
 * `<clip>.jpg`: its cover art.
@@ -13,6 +14,7 @@ request and kept:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from musicapi.sandbox._audio import render
@@ -24,31 +26,59 @@ if TYPE_CHECKING:
     from musicapi.sandbox._http import Request
     from musicapi.sandbox._state import TaskStore
 
-__all__ = ["FileHost"]
+__all__ = ["CACHE_BYTES", "FileHost"]
+
+
+CACHE_BYTES = 64 << 20
+"""The most bytes of made files kept for the next request (64 MiB); the least recently
+served go first. Files are made the same from the same clip every time, so a file
+dropped from the cache is made again, byte for byte, when it is asked for again: the
+cache saves time only, and a long-lived sandbox serving many clips stays bounded."""
 
 
 class FileHost:
-    """Serves, and caches, the files of the clips in a store."""
+    """Serves, and caches (within `CACHE_BYTES`), the files of the clips in a store."""
 
     def __init__(self, store: TaskStore) -> None:
         self._store = store
-        self._cache: dict[str, tuple[bytes, str]] = {}
+        self._cache: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self.cached_bytes = 0
+        """How many bytes the cache holds now."""
 
     def serve(self, request: Request) -> Answer:
-        """Answer a `GET /files/<name>` request."""
-        if request.method != "GET":
-            return json_answer(405, {"error": "method not allowed"}, (("allow", "GET"),))
+        """Answer a `GET /files/<name>` request (or a `HEAD`, which a CDN answers too).
+
+        A `HEAD` gets the same answer; the server (or httpx, in-process) sends its
+        headers only, with the length of the file.
+        """
+        if request.method not in ("GET", "HEAD"):
+            return json_answer(405, {"error": "method not allowed"}, (("allow", "GET, HEAD"),))
         made = self._file(request.path.removeprefix("/files/"))
         if made is None:
             return json_answer(404, {"error": "file not found"})
         return Answer(200, made[0], content_type=made[1])
 
     def _file(self, name: str) -> tuple[bytes, str] | None:
-        """Return the bytes and content type of file `name`, made once; `None` if none."""
-        made = self._cache.get(name) or self._make(name)
+        """Return the bytes and content type of file `name`; `None` if there is none."""
+        made = self._cache.get(name)
         if made is not None:
-            self._cache[name] = made
+            self._cache.move_to_end(name)
+            return made
+        made = self._make(name)
+        if made is not None:
+            self._keep(name, made)
         return made
+
+    def _keep(self, name: str, made: tuple[bytes, str]) -> None:
+        """Cache `made`, dropping the least recently served files beyond the budget."""
+        size = len(made[0])
+        if size > CACHE_BYTES:
+            return
+        self._cache[name] = made
+        self.cached_bytes += size
+        while self.cached_bytes > CACHE_BYTES:
+            _, (dropped, _) = self._cache.popitem(last=False)
+            self.cached_bytes -= len(dropped)
 
     def _make(self, name: str) -> tuple[bytes, str] | None:
         clip_id, _, extension = name.partition(".")
@@ -58,9 +88,9 @@ class FileHost:
         if extension == "jpg":
             return cover(f"{clip.tags} {clip.title} {clip.tune.seed}"), "image/jpeg"
         if extension == "wav":
-            return render(clip.tune, clip.part), "audio/wav"
+            return render(clip.tune, voices=clip.sounding), "audio/wav"
         if extension == "lossless.wav":
             return self._file(f"{clip_id}.wav")
         if extension == "mid":
-            return midi_file(clip.tune, clip.part), "audio/midi"
+            return midi_file(clip.tune, voices=clip.sounding), "audio/midi"
         return None

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from musicapi.sandbox._audio import Tune
 
 __all__ = [
@@ -57,6 +59,8 @@ _PART_INSTRUMENTS: dict[str | None, tuple[str, ...]] = {
     "bass": ("bass",),
     "other": (),
 }
+_VOICE_INSTRUMENTS = (("vocals", "lead"), ("bass", "bass"), ("drums", "drums"))
+"""The instrument that plays each voice of `_audio` (the `other` voice, a hiss, has none)."""
 _HEADER_LINE = re.compile(r"\s*\[[^\]]*\]\s*")
 
 
@@ -90,16 +94,28 @@ def bpm_of(tune: Tune) -> float:
     return float(tune.bpm)
 
 
-def instruments(tune: Tune, part: str | None = None) -> list[Instrument]:
+def instruments(
+    tune: Tune, part: str | None = None, *, voices: Collection[str] | None = None
+) -> list[Instrument]:
     """Return the instruments of `tune`, or of one part of it (a stem clip's).
 
     A tune without a kick has no drums; the `other` part (the hiss) has no notes.
 
+    Args:
+        tune: The tune.
+        part: The part (`None` for the whole mix); ignored if `voices` is given.
+        voices: The voices of `_audio` the clip holds (a stem of a stem's), if not a
+            whole part.
+
     Raises:
         ValueError: `part` is not a part `_audio.render` knows.
     """
-    if part not in _PART_INSTRUMENTS:
-        raise ValueError(f"unknown part {part!r}")
+    if voices is None:
+        if part not in _PART_INSTRUMENTS:
+            raise ValueError(f"unknown part {part!r}")
+        names = _PART_INSTRUMENTS[part]
+    else:
+        names = tuple(name for voice, name in _VOICE_INSTRUMENTS if voice in voices)
     steps = range(len(tune.frequencies))
     made = {
         "lead": Instrument(
@@ -124,7 +140,6 @@ def instruments(tune: Tune, part: str | None = None) -> list[Instrument]:
             notes=tuple((step, _KICK_NOTE) for step in steps if step % 2 == 0),
         ),
     }
-    names = _PART_INSTRUMENTS[part]
     return [made[name] for name in names if name != "drums" or tune.kick]
 
 
@@ -179,13 +194,15 @@ def _instrument_track(instrument: Instrument) -> bytes:
     return _track(events)
 
 
-def midi_file(tune: Tune, part: str | None = None) -> bytes:
-    """Write `tune` (or one part of it) as a format 1 Standard MIDI File.
+def midi_file(
+    tune: Tune, part: str | None = None, *, voices: Collection[str] | None = None
+) -> bytes:
+    """Write `tune` (or one part of it, see `instruments`) as a format 1 Standard MIDI File.
 
     Raises:
         ValueError: `part` is not a part `_audio.render` knows.
     """
-    tracks = [_tempo_track(tune), *map(_instrument_track, instruments(tune, part))]
+    tracks = [_tempo_track(tune), *map(_instrument_track, instruments(tune, part, voices=voices))]
     header = _chunk(b"MThd", struct.pack(">HHH", 1, len(tracks), TICKS_PER_QUARTER))
     return header + b"".join(tracks)
 

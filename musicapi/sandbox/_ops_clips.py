@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from musicapi.sandbox._audio import RATE, Tune, plan
+from musicapi.sandbox._audio import RATE, Tune, plan, voices_of
 from musicapi.sandbox._state import ClipRecord, PersonaRecord, words
 
 if TYPE_CHECKING:
@@ -86,20 +86,26 @@ def stem_maker(parts: tuple[str, ...]) -> ClipMaker:
 
     def make(store: TaskStore, record: TaskRecord) -> list[ClipRecord]:
         source = store.clips[record.sources[0]]
-        return [
-            ClipRecord(
-                clip_id=store.new_id(),
-                task_id=record.task_id,
-                title=f"{source.title} ({part.title()})",
-                tags=source.tags,
-                lyrics=source.lyrics if part == "vocals" else "[Instrumental]",
-                mv=source.mv,
-                tune=source.tune,
-                part=part,
-                source_clip_id=source.clip_id,
+        made: list[ClipRecord] = []
+        for part in parts:
+            # A part of what the source holds: a stem of a stem keeps only what both
+            # splits keep, so the stems of any clip add up to that clip's audio.
+            voices = source.sounding & voices_of(part)
+            made.append(
+                ClipRecord(
+                    clip_id=store.new_id(),
+                    task_id=record.task_id,
+                    title=f"{source.title} ({part.title()})",
+                    tags=source.tags,
+                    lyrics=source.lyrics if "vocals" in voices else "[Instrumental]",
+                    mv=source.mv,
+                    tune=source.tune,
+                    part=part,
+                    source_clip_id=source.clip_id,
+                    voices=voices,
+                )
             )
-            for part in parts
-        ]
+        return made
 
     return make
 

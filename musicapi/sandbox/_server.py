@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -174,8 +175,15 @@ def _declared_length(request: h11.Request) -> int | None:
     return None
 
 
+_ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+
+
 def _scope(request: h11.Request, stream: anyio.abc.SocketStream) -> Scope:
     target = bytes(request.target)
+    absolute = _ABSOLUTE_FORM.match(target)
+    if absolute is not None:  # `GET http://host/path`: a server must accept it (RFC 9112, 3.2.2)
+        target = target[absolute.end() :]
+        target = target if target.startswith(b"/") else b"/" + target
     raw_path, _, query = target.partition(b"?")
     local = stream.extra(SocketAttribute.local_address)  # noqa: S610
     remote = stream.extra(SocketAttribute.remote_address)  # noqa: S610

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from musicapi.sandbox._audio import Tune, plan
+from musicapi.sandbox._audio import Tune, plan, voices_of
 
 if TYPE_CHECKING:
     from musicapi._clock import Clock
@@ -115,6 +115,10 @@ class ClipRecord:
             clip came from, if any.
         uploaded: Whether it came from an upload (`/sonic/upload` and friends), which
             only the `*_upload_music` task types accept (api-reference §4.1).
+        voices: The voices of the mix (`_audio.VOICES`) its audio holds, when they are
+            not simply those of `part`: a stem of a stem holds what both splits kept
+            (the drums of a vocals stem: none), an upload of a stem's file what that
+            stem holds. `None` means those of `part` (all of them for a whole song).
     """
 
     clip_id: str
@@ -127,6 +131,12 @@ class ClipRecord:
     part: str | None = None
     source_clip_id: str | None = None
     uploaded: bool = False
+    voices: frozenset[str] | None = None
+
+    @property
+    def sounding(self) -> frozenset[str]:
+        """The voices its audio (and its MIDI file) holds."""
+        return self.voices if self.voices is not None else voices_of(self.part)
 
 
 @attrs.define(kw_only=True)
@@ -355,7 +365,8 @@ class TaskStore:
         """Make and keep the clip an upload of `url` gives (`uploaded=True`).
 
         A URL of one of the sandbox's own files (`.../files/<clip>.wav` and friends)
-        gives that clip's tune, so the upload sounds like what was uploaded; any other
+        gives that clip's tune and voices, so the upload sounds like what was uploaded
+        (a stem's file, the stem); any other
         URL gives a tune planned from the URL's text, the same for the same URL.
         """
         found = _SANDBOX_FILE.search(url)
@@ -377,6 +388,7 @@ class TaskStore:
                 tune=tune,
                 source_clip_id=known.clip_id if known is not None else None,
                 uploaded=True,
+                voices=known.sounding if known is not None else None,
             )
         )
 

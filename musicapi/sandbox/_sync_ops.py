@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from musicapi.sandbox._audio import voices_of
 from musicapi.sandbox._http import Answer, json_answer, json_object
 from musicapi.sandbox._media import align, bpm_of, instruments
 from musicapi.sandbox._state import ClipRecord, PersonaRecord, words
@@ -244,17 +245,19 @@ def vox(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> A
     problem = _window_error(body, clip)
     if problem is not None:
         return problem
+    voices = clip.sounding & voices_of("vocals")  # none from an instrumental stem
     stem = app.store.add_clip(
         ClipRecord(
             clip_id=app.store.new_id(),
             task_id="",
             title=f"{clip.title} (Vocals)",
             tags=clip.tags,
-            lyrics=clip.lyrics,
+            lyrics=clip.lyrics if voices else "[Instrumental]",
             mv=clip.mv,
             tune=clip.tune,
             part="vocals",
             source_clip_id=clip.clip_id,
+            voices=voices,
         )
     )
     extraction = _Vox(
@@ -292,7 +295,7 @@ def midi(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> 
             "channel": instrument.channel,
             "notes": len(instrument.notes),
         }
-        for instrument in instruments(clip.tune, clip.part)
+        for instrument in instruments(clip.tune, voices=clip.sounding)
     ]
     return _ok(data={"midi_url": f"{_files(request)}/{clip.clip_id}.mid", "instruments": tracks})
 
