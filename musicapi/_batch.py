@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -36,7 +37,7 @@ from musicapi._wait import check_timeout
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator
     from types import TracebackType
 
     from typing_extensions import Self
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatchRun", "Outcome"]
 
 R = TypeVar("R")
+
+MAX_CONCURRENCY = 1 << 20
+"""The most jobs a batch runs at once, whatever `concurrency` asks (more changes nothing)."""
 
 
 class AsyncBatchRun(Generic[R]):
@@ -70,8 +74,15 @@ class AsyncBatchRun(Generic[R]):
         journal: str | os.PathLike[str] | None,
         resubmit_unknown: bool,
     ) -> None:
-        _check_concurrency(concurrency)
+        concurrency = _check_concurrency(concurrency)
         check_timeout(timeout)
+        kind = type(requests).__name__
+        if isinstance(requests, (str, bytes, bytearray, Mapping)):
+            raise RequestValidationError(
+                "requests must be an iterable of requests (a list, a generator, ...), "
+                f"not a single {kind}",
+                field="requests",
+            )
         try:
             inputs = iter(requests)
         except TypeError:
@@ -260,9 +271,16 @@ class AsyncBatchRun(Generic[R]):
             )
 
 
-def _check_concurrency(concurrency: object) -> None:
+def _check_concurrency(concurrency: object) -> int:
+    """Return `concurrency`, capped at `MAX_CONCURRENCY`, or raise if it is not a job count.
+
+    A cap above any batch's size changes nothing, and the scheduler counts in floats,
+    which an integer such as `10**400` would overflow.
+    """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        shown = repr(concurrency)[:60] if not isinstance(concurrency, int) else str(concurrency)
         raise RequestValidationError(
-            f"concurrency must be a whole number of jobs, 1 or more, got {concurrency!r}",
+            f"concurrency must be a whole number of jobs, 1 or more, got {shown}",
             field="concurrency",
         )
+    return min(concurrency, MAX_CONCURRENCY)

@@ -11,6 +11,7 @@ because cattrs caches them on first use.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -57,6 +58,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
         make_dict_unstructure_fn(SonicCreateRequest, converter, _cattrs_omit_if_default=True),
     )
     converter.register_structure_hook(int | float, _number)
+    converter.register_structure_hook(float, _finite)
     converter.register_structure_hook(int, _integer)
     converter.register_structure_hook(bool, _boolean)
     converter.register_structure_hook(str, _string)
@@ -96,9 +98,24 @@ def _number(value: Any, _: Any) -> int | float:
     """Keep an integer an integer (a balance of 100 prints as 100), accept numeric strings."""
     if isinstance(value, bool):
         raise TypeError("expected a number, got a boolean")
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return value
-    return float(value)
+    return _finite(value, None)
+
+
+def _finite(value: Any, _: Any) -> float:
+    """Read a float (or a numeric string, as `"104.88"`), refusing NaN and infinities.
+
+    JSON has neither, so one that arrives as a string (`"nan"`) is a malformed answer,
+    not a number that would poison every comparison made with it (a karaoke lookup's
+    bisect, a deadline).
+    """
+    if isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {str(value)[:40]!r}")
+    return number
 
 
 def _integer(value: Any, _: Any) -> int:

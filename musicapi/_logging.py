@@ -17,6 +17,8 @@ logger.addHandler(logging.NullHandler())
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 REDACTED = "***"
+MIN_REDACTED_KEY = 8
+"""Keys at least this long are masked in answers' bodies (`redact_bytes`)."""
 
 
 class _RedactKeys(logging.Filter):
@@ -29,8 +31,12 @@ class _RedactKeys(logging.Filter):
     def register(self, secret: _Secret) -> None:
         self._keys[id(secret)] = secret
 
+    def keys(self) -> list[str]:
+        """The keys registered now (of the clients still alive)."""
+        return [secret.value for secret in self._keys.values() if secret.value]
+
     def filter(self, record: logging.LogRecord) -> bool:
-        keys = [secret.value for secret in self._keys.values() if secret.value]
+        keys = self.keys()
         if keys:
             message = record.getMessage()
             for key in keys:
@@ -62,6 +68,21 @@ def protect(key: str | None) -> _Secret | None:
     secret = _Secret(key)
     _redactor.register(secret)
     return secret
+
+
+def redact_bytes(content: bytes) -> bytes:
+    """Return `content` with every registered key replaced by `***`.
+
+    A server (or a proxy in front of it) may echo the request's key in an error body;
+    the body becomes an exception's message and `.body`, which must never hold it.
+    Keys shorter than `MIN_REDACTED_KEY` (test keys such as `"k"`) are left alone:
+    masking them would rewrite ordinary words of every answer.
+    """
+    for key in _redactor.keys():
+        encoded = key.encode("utf-8", "replace")
+        if len(encoded) >= MIN_REDACTED_KEY and encoded in content:
+            content = content.replace(encoded, REDACTED.encode("ascii"))
+    return content
 
 
 def configure_from_env() -> None:

@@ -14,6 +14,7 @@ raise the same `RequestValidationError` naming the field.
 
 from __future__ import annotations
 
+import json
 import math
 import types
 import typing
@@ -103,6 +104,8 @@ def body_of(request: object) -> dict[str, Any]:
         value: object = getattr(request, field.name)
         if isinstance(value, tuple):
             value = list(typing.cast("tuple[object, ...]", value))
+        elif isinstance(value, Mapping) and not isinstance(value, dict):
+            value = dict(typing.cast("Mapping[str, object]", value))  # JSON-encodable
         if value is not None:
             body[field.name] = value
     return body
@@ -162,12 +165,27 @@ def _check_field(field: attrs.Attribute[Any], value: Any, operation: str) -> Non
 
 
 def _check_values(name: str, value: Any) -> None:
-    """Refuse what JSON cannot carry: NaN and infinities, text that is not UTF-8."""
+    """Refuse what JSON cannot carry: NaN and infinities, text that is not UTF-8.
+
+    An integer too large for a float (`10**400`) is no number the API can read either,
+    and a JSON object (`config`, `segments`) must encode as JSON as a whole: whatever
+    is wrong inside it, the error names the field.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         raise RequestValidationError(
             f"{name} must be a finite number, not {value!r} (JSON has no NaN or Infinity)",
             field=name,
         )
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            raise RequestValidationError(
+                f"{name} must be a number the API can read, not an integer of "
+                f"{value.bit_length()} bits",
+                field=name,
+            ) from None
+    _check_object(name, value)
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -180,6 +198,19 @@ def _check_values(name: str, value: Any) -> None:
     if isinstance(value, (tuple, list)):
         for item in typing.cast("Sequence[Any]", value):
             _check_values(name, item)
+
+
+def _check_object(name: str, value: object) -> None:
+    """Refuse a JSON object field that cannot be sent as strict UTF-8 JSON, naming it."""
+    if not isinstance(value, Mapping):
+        return
+    try:
+        plain: dict[Any, Any] = dict(value)  # pyright: ignore[reportUnknownArgumentType]
+        json.dumps(plain, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError) as exc:
+        raise RequestValidationError(
+            f"{name} cannot be sent as JSON: {str(exc)[:200]}", field=name
+        ) from None
 
 
 def _check_limits(name: str, value: Any, rules: Mapping[Any, Any]) -> None:
@@ -202,7 +233,8 @@ def _check_limits(name: str, value: Any, rules: Mapping[Any, Any]) -> None:
     choices = rules.get("choices")
     if choices is not None and value not in choices:
         raise RequestValidationError(
-            f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}", field=name
+            f"{name} must be one of {', '.join(sorted(map(str, choices)))}; got {value!r:.80}",
+            field=name,
         )
     if rules.get("uri"):
         problem = webhook_url_problem(value)

@@ -9,6 +9,7 @@ the `MusicAPIError` classes. The retry decisions themselves are pure and live in
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -30,7 +31,7 @@ from musicapi._errors import (
     SubmissionUnknownError,
     error_for_status,
 )
-from musicapi._logging import logger, protect
+from musicapi._logging import logger, protect, redact_bytes
 from musicapi._retry import Failure, Idempotency, decide, parse_retry_after
 from musicapi._version import __version__
 
@@ -209,7 +210,9 @@ class Transport:
         while True:
             started = self._clock.now()
             try:
-                response = await self._send(method, url, headers, content, idempotency, before_send)
+                response = await self._send(
+                    method, url, headers, content, idempotency, before_send, path=path
+                )
             except httpx.TransportError as exc:
                 failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT) else Failure.NO_ANSWER
                 decision = decide(
@@ -280,18 +283,22 @@ class Transport:
         content: bytes | None,
         idempotency: Idempotency,
         before_send: Callable[[], None] | None,
+        *,
+        path: str,
     ) -> httpx.Response:
         """Pace, take an in-flight slot, and send once.
 
         A create is protected from cancellation once it is on the wire: cancelling it
         halfway would lose the task id of a job the server may already have charged.
+        `path` (the API path) names, in the log, how to wait for a job created for a
+        caller that is gone.
         """
         await self._budget.pace()
         async with self._budget.slot():
             if before_send is not None:
                 before_send()
             if idempotency is Idempotency.CREATE:
-                return await _protected(self._send_now(method, url, headers, content))
+                return await _protected(self._send_now(method, url, headers, content), path)
             return await self._send_now(method, url, headers, content)
 
     async def _send_now(
@@ -352,7 +359,7 @@ class Transport:
             )
 
 
-async def _protected(send: Coroutine[Any, Any, httpx.Response]) -> httpx.Response:
+async def _protected(send: Coroutine[Any, Any, httpx.Response], path: str) -> httpx.Response:
     """Await a create's send so that no cancellation can cut it short.
 
     An anyio shield stops anyio and trio cancellation. A native asyncio cancellation
@@ -369,7 +376,7 @@ async def _protected(send: Coroutine[Any, Any, httpx.Response]) -> httpx.Respons
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
-            task.add_done_callback(_log_orphaned_create)
+            task.add_done_callback(functools.partial(_log_orphaned_create, path=path))
             raise
 
 
@@ -405,24 +412,68 @@ def _on_asyncio() -> bool:
     return True
 
 
-def _log_orphaned_create(task: asyncio.Future[httpx.Response]) -> None:
-    """Log the task id of a create that finished after its caller was cancelled."""
+def _log_orphaned_create(task: asyncio.Future[httpx.Response], *, path: str) -> None:
+    """Log the task ids of a create that finished after its caller was cancelled."""
     if task.cancelled() or task.exception() is not None:
         return
     response = task.result()
     if response.status_code >= 300:
         return
-    log_orphaned_task(task_id_in(_body_of(response)))
+    body = _body_of(response)
+    ids = task_ids_in(body)
+    if not ids:
+        log_orphaned_task(None, waiter=waiter_for(path))
+    for task_id in ids:
+        log_orphaned_task(task_id, waiter=waiter_for(path))
 
 
-def log_orphaned_task(task_id: str | None) -> None:
-    """Warn that a job was created for a caller that is gone, naming its task id."""
+def waiter_for(path: str) -> str:
+    """Return the method that waits for a job created at the API path `path`.
+
+    `/studio/create` -> `studio.wait`, `/sonic/stems/basic` -> `sonic.wait`; lyrics
+    tasks have their own wait.
+    """
+    if path.startswith("/suno/make-lyrics"):
+        return "suno.wait_lyrics"
+    family = path.lstrip("/").split("/", 1)[0]
+    return f"{family or 'sonic'}.wait"
+
+
+def log_orphaned_task(task_id: str | None, *, waiter: str = "sonic.wait") -> None:
+    """Warn that a job was created for a caller that is gone, naming its task id.
+
+    Args:
+        task_id: The job's task id, if the answer held one.
+        waiter: The method that waits for it (`studio.wait`, `suno.wait_lyrics`, ...).
+    """
+    if task_id is None:
+        logger.warning(
+            "a create was answered after its caller was cancelled: a job may have been "
+            "created and charged, but the answer held no task id"
+        )
+        return
     logger.warning(
         "a create was answered after its caller was cancelled: task %s was created and may "
-        "be charged; wait for it with sonic.wait(%r) or let it finish",
-        task_id or "<unknown id>",
+        "be charged; wait for it with %s(%r) or let it finish",
+        task_id,
+        waiter,
         task_id,
     )
+
+
+def task_ids_in(body: Any) -> tuple[str, ...]:
+    """Find every task id in a create's answer: the family's own, or a batch's items."""
+    found = task_id_in(body)
+    ids = [found] if found is not None else []
+    items: object = cast("dict[str, Any]", body).get("tasks") if isinstance(body, dict) else None
+    if isinstance(items, list):
+        for item in cast("list[object]", items):
+            task_id: Any = (
+                cast("dict[str, Any]", item).get("task_id") if isinstance(item, dict) else None
+            )
+            if isinstance(task_id, str) and task_id and task_id not in ids:
+                ids.append(task_id)
+    return tuple(ids)
 
 
 def task_id_in(body: Any) -> str | None:
@@ -438,15 +489,21 @@ def task_id_in(body: Any) -> str | None:
     return None
 
 
+def _content(response: httpx.Response) -> bytes:
+    """Return the answer's body with any API key it echoes masked (see `redact_bytes`)."""
+    return redact_bytes(response.content)
+
+
 def _success(response: httpx.Response, retry_after: float | None) -> APIResponse:
+    content = _content(response)
     try:
-        body = json.loads(response.content) if response.content else None
+        body = json.loads(content) if content else None
     except (ValueError, RecursionError):
         raise MalformedResponseError(
             f"the API answered {response.status_code} with a body that is not JSON",
             status_code=response.status_code,
             request_id=_request_id(response.headers),
-            body=response.text[:500],
+            body=content[:500].decode(response.encoding or "utf-8", "replace"),
         ) from None
     return APIResponse(
         response.status_code, body, response.headers, _request_id(response.headers), retry_after
@@ -454,10 +511,11 @@ def _success(response: httpx.Response, retry_after: float | None) -> APIResponse
 
 
 def _body_of(response: httpx.Response) -> Any:
+    content = _content(response)
     try:
-        return json.loads(response.content)
+        return json.loads(content)
     except (ValueError, RecursionError):
-        return response.text[:2000]
+        return content[:2000].decode(response.encoding or "utf-8", "replace")
 
 
 def _request_id(headers: httpx.Headers) -> str | None:

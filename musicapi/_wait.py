@@ -193,14 +193,26 @@ def check_timeout(timeout: object, *, field: str = "timeout") -> float | None:
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))
-        or not math.isfinite(timeout)
+        or not _finite(timeout)
         or timeout <= 0
     ):
+        huge = isinstance(timeout, int) and not _finite(timeout)
+        shown = "an integer too large for a float" if huge else repr(timeout)[:60]
         raise RequestValidationError(
-            f"{field} must be a finite number of seconds above 0, or None; got {timeout!r}",
+            f"{field} must be a finite number of seconds above 0, or None; got {shown}",
             field=field,
         )
     return float(timeout)
+
+
+def _finite(value: object) -> bool:
+    """Tell whether `value` is a finite float, or an int a float can hold (not `10**400`)."""
+    if not isinstance(value, (int, float)):
+        return True
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def timed_out(task_id: str, timeout: float | None, *, cause: BaseException | None) -> _Error:

@@ -21,7 +21,7 @@ from musicapi._logging import logger
 from musicapi._models import TaskSubmission
 from musicapi._resources._base import Resource
 from musicapi._tasks import TaskKind, TaskOps, checked_task_id
-from musicapi._transport import log_orphaned_task
+from musicapi._transport import log_orphaned_task, waiter_for
 from musicapi._wait import check_timeout
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class TaskFamily(Resource, Generic[S, R]):
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
-            log_orphaned_task(submission.task_id)
+            log_orphaned_task(submission.task_id, waiter=waiter_for(path or self._kind.submit_path))
             raise
         return submission
 

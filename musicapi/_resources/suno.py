@@ -139,7 +139,7 @@ class SunoResource(TaskFamily[Task, GenerationResult]):
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
-            log_orphaned_task(submission.task_id)
+            log_orphaned_task(submission.task_id, waiter="suno.wait_lyrics")
             raise
         return submission
 
