@@ -17,8 +17,7 @@ and `cover_music` need `clip_id`; riffusion task types other than `create_music`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from musicapi._converter import unstructure_request
 from musicapi._errors import RequestValidationError
@@ -30,14 +29,13 @@ from musicapi._rules import Check, body_of, ordered, prepare
 from musicapi._validation import prepare_request
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from musicapi._models.sonic import SonicCreateRequest
 
 T = TypeVar("T")
 
 Body = dict[str, Any]
-Preparer = Callable[[Any], Body]
-"""Validates one request (a model or a mapping of fields) and returns its JSON body."""
-
 NURO_V2 = "v2.0"
 NURO_V1_MAX_SECONDS = 60
 
@@ -232,30 +230,3 @@ def nuro_body(request: NuroVocalRequest | NuroBgmRequest | None, fields: Mapping
 def suno_body(request: SonicCreateRequest | None, fields: Mapping[str, Any]) -> Body:
     """Validate a `suno.create` request (Sonic's create under its old name); return its body."""
     return unstructure_request(prepare_request(request, dict(fields)))
-
-
-def batch_preparer(
-    model: type[Any] | tuple[type[Any], ...],
-    build: Callable[[Any, Mapping[str, Any]], Body],
-) -> Preparer:
-    """Return the `prepare` of a family's `generate_many`: one request in, its body out.
-
-    Args:
-        model: The request model(s) a batch item may be.
-        build: The family's body builder (`producer_body`, ...).
-    """
-    models = model if isinstance(model, tuple) else (model,)
-    names = " or ".join(cls.__name__ for cls in models)
-
-    def prepare_one(request: Any) -> Body:
-        if isinstance(request, models):
-            return build(request, {})
-        if isinstance(request, Mapping):
-            return build(None, dict(cast("Mapping[str, Any]", request)))
-        raise RequestValidationError(
-            f"each request must be a {names} or a mapping of create fields, "
-            f"not {type(request).__name__}",
-            field="requests",
-        )
-
-    return prepare_one

@@ -4,34 +4,42 @@ Sonic, Suno, Producer, Studio, Riffusion and Nuro all start jobs that are polled
 they finish. Each family is a `TaskKind` (how its answers read) plus a resource built
 on this class, which gives every one of them the same `get` (one poll), `wait` (the
 client's task engine), create-and-wait, and batches, so that a producer batch waits,
-retries and resumes exactly as a Sonic one does. A family adds only its own operations
-and the request models they validate.
+retries and resumes exactly as a Sonic one does. `CreatingFamily` adds the three calls
+built on a family's create request (`create`, `generate`, `generate_many`), so a family
+says only how its request becomes a body (`_body`), plus its own other operations.
+
+A family the API deprecated sets `_deprecated` to its message: every public call of
+these classes then warns `DeprecationWarning` at the caller's line.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import anyio
 import anyio.lowlevel
 
 from musicapi._batch import AsyncBatchRun
 from musicapi._converter import encode_body
+from musicapi._errors import RequestValidationError
 from musicapi._logging import logger
 from musicapi._models import TaskSubmission
 from musicapi._resources._base import Resource
+from musicapi._resources._deprecated import warn_deprecated
 from musicapi._tasks import TaskKind, TaskOps, checked_task_id
 from musicapi._transport import log_orphaned_task, waiter_for
 from musicapi._wait import check_timeout
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable
 
     from musicapi._engine import TaskEngine
     from musicapi._transport import Transport
     from musicapi._wait import Reading
 
+Q = TypeVar("Q")
 S = TypeVar("S")
 R = TypeVar("R")
 
@@ -50,6 +58,9 @@ class TaskFamily(Resource, Generic[S, R]):
 
     __slots__ = ("_engine", "_kind", "_ops")
 
+    _deprecated: ClassVar[str | None] = None
+    """The deprecation message of a family the API deprecated; `None` for the others."""
+
     def __init__(self, transport: Transport, engine: TaskEngine, kind: TaskKind[S, R]) -> None:
         super().__init__(transport, engine.clock)
         self._engine = engine
@@ -64,6 +75,8 @@ class TaskFamily(Resource, Generic[S, R]):
             RequestValidationError: The id is not a usable task id (nothing sent).
             MusicAPIError: Any other failure, after retries.
         """
+        if self._deprecated is not None:
+            warn_deprecated(self._deprecated)
         return await self._ops.snapshot(checked_task_id(task_id))
 
     async def wait(
@@ -88,6 +101,8 @@ class TaskFamily(Resource, Generic[S, R]):
             TaskFailedError: The task failed upstream (its credits are refunded).
             WaitTimeoutError: The deadline passed; the task may still finish.
         """
+        if self._deprecated is not None:
+            warn_deprecated(self._deprecated)
         if isinstance(task_id, TaskSubmission):
             task_id = task_id.task_id
         return await self._engine.wait(
@@ -172,3 +187,129 @@ class TaskFamily(Resource, Generic[S, R]):
     def _read_journaled(self, task_id: str, body: Any) -> Reading[R]:
         """Read a finished poll body kept in a batch journal."""
         return self._kind.read(self._kind.parse(task_id, 200, body, None))
+
+
+class CreatingFamily(TaskFamily[S, R], Generic[Q, S, R]):
+    """A family whose jobs start from one create request `Q`: `create`, `generate` and batches.
+
+    A subclass says how a request (prepared as a `Q`, or given as the API's JSON
+    fields) is validated into the body that is sent (`_body`), and which classes a
+    batch item may be (`_request_types`). The three calls are then the same for every
+    family, and so are their rules: a request is checked before anything is sent, and
+    a batch checks each item exactly as a single call does.
+    """
+
+    __slots__ = ()
+
+    _request_types: ClassVar[tuple[type, ...]]
+    """The prepared request classes a `generate_many` item may be (besides a mapping)."""
+
+    def _body(self, request: Q | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a request, prepared or as keyword fields, and return its JSON body.
+
+        Raises:
+            RequestValidationError: The request breaks a documented rule.
+        """
+        raise NotImplementedError
+
+    async def create(self, /, request: Q | None = None, **fields: Any) -> TaskSubmission:
+        """Start a job and return its task id (`.task_id`); the job is charged now.
+
+        Args:
+            request: A prepared request of the family's request model; or pass the
+                API's JSON fields as keywords (`sonic.create(custom_mode=True, mv=...,
+                prompt=..., title=..., tags=...)`, `producer.create(sound=...)`, ...).
+            **fields: The request's fields, when `request` is not given.
+
+        Raises:
+            RequestValidationError: The request breaks a documented rule (nothing sent).
+            GoneError: The API withdrew what was asked (410); nothing was charged.
+            SubmissionUnknownError: The request was sent but its answer was lost.
+            MusicAPIError: Any other failure, after the retries the policy allows.
+        """
+        if self._deprecated is not None:
+            warn_deprecated(self._deprecated)
+        return await self._submit(self._body(request, fields))
+
+    async def generate(
+        self,
+        /,
+        request: Q | None = None,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (as in wait)
+        **fields: Any,
+    ) -> R:
+        """Create a job and wait for its result: the quickstart's whole loop in one call.
+
+        Args:
+            request: A prepared request, or the API's JSON fields as keywords.
+            timeout: Seconds to wait for the result after submission.
+            **fields: The request's fields, when `request` is not given.
+
+        Raises:
+            RequestValidationError: The request breaks a documented rule (nothing sent).
+            TaskFailedError: The task failed upstream (its credits are refunded).
+            WaitTimeoutError: The deadline passed; wait on `.task_id` to resume.
+        """
+        if self._deprecated is not None:
+            warn_deprecated(self._deprecated)
+        timeout = check_timeout(timeout)
+        submitted_at = self._clock.now()
+        body = self._body(request, fields)
+        return await self._submit_and_wait(body, timeout=timeout, submitted_at=submitted_at)
+
+    def generate_many(
+        self,
+        requests: Iterable[Q | Mapping[str, Any]],
+        *,
+        concurrency: int = 64,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        journal: str | os.PathLike[str] | None = None,
+        resubmit_unknown: bool = False,
+    ) -> AsyncBatchRun[R]:
+        """Run many jobs; yield one `Outcome` per request as each job finishes.
+
+        Use it directly, `async for outcome in client.sonic.generate_many(requests)`, or as
+        an async context manager to stop the batch when the block ends. A failed job is
+        an outcome with `.error`, never an exception out of the loop, and every submitted
+        task id is reported.
+
+        Args:
+            requests: Prepared requests or mappings of `create` fields; read lazily, so
+                a generator of millions is fine.
+            concurrency: The most jobs submitted and not yet finished at once.
+            timeout: Seconds each job may take after its submission.
+            journal: A JSON-lines file that makes the batch resumable: run the same batch
+                with the same journal after a crash and no job with a task id is
+                submitted again, and finished jobs are skipped.
+            resubmit_unknown: Submit again the jobs whose create was sent but whose answer
+                was lost (`SubmissionUnknownError`); they may be charged twice.
+
+        Raises:
+            RequestValidationError: `concurrency` or `timeout` is out of range, or
+                `requests` is not iterable (a bad single request is an outcome instead).
+            ClientClosedError: The client was closed.
+        """
+        if self._deprecated is not None:
+            warn_deprecated(self._deprecated)
+        return self._batch(
+            requests,
+            prepare=self._item_body,
+            concurrency=concurrency,
+            timeout=timeout,
+            journal=journal,
+            resubmit_unknown=resubmit_unknown,
+        )
+
+    def _item_body(self, item: object) -> dict[str, Any]:
+        """Validate one batch item (a prepared request or a mapping) and return its body."""
+        if isinstance(item, self._request_types):
+            return self._body(cast("Q", item), {})
+        if isinstance(item, Mapping):
+            return self._body(None, dict(cast("Mapping[str, Any]", item)))
+        names = " or ".join(cls.__name__ for cls in self._request_types)
+        raise RequestValidationError(
+            f"each request must be a {names} or a mapping of create fields, "
+            f"not {type(item).__name__}",
+            field="requests",
+        )

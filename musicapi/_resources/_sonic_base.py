@@ -1,7 +1,7 @@
 """What the Sonic operation mixins share: validating a body, and one sync round trip.
 
 `SonicResource` is assembled from mixins (`sonic_audio.py`, `sonic_writing.py`) so that
-no module grows past a screenful per concern; each mixin is a `TaskFamily` with no
+no module grows past a screenful per concern; each mixin is a `CreatingFamily` with no
 state of its own (`__slots__ = ()`), so they combine without conflict.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from musicapi._models import GenerationResult, Task
-from musicapi._resources._family import TaskFamily
+from musicapi._models import GenerationResult, SonicCreateRequest, Task
+from musicapi._resources._family import CreatingFamily
 from musicapi._resources._sonic_checks import OPERATIONS
 from musicapi._retry import Idempotency
 from musicapi._rules import body_of, prepare
@@ -38,7 +38,7 @@ def body_for(operation: str, request: object | None, fields: Mapping[str, Any]) 
     return body_of(prepared)
 
 
-class SonicBase(TaskFamily[Task, GenerationResult]):
+class SonicBase(CreatingFamily[SonicCreateRequest, Task, GenerationResult]):
     """A Sonic family with the helpers its operations share."""
 
     __slots__ = ()

@@ -7,9 +7,9 @@ same path: an uploaded clip, or one entry with the exported file's URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from musicapi._family_requests import batch_preparer, producer_body, request_body
+from musicapi._family_requests import producer_body, request_body
 from musicapi._kinds import PRODUCER
 from musicapi._models import GenerationResult, Task, TaskSubmission
 from musicapi._models.producer import (
@@ -17,19 +17,16 @@ from musicapi._models.producer import (
     ProducerDownloadRequest,
     ProducerUploadRequest,
 )
-from musicapi._resources._family import DEFAULT_WAIT_TIMEOUT, TaskFamily
-from musicapi._wait import check_timeout
+from musicapi._resources._family import CreatingFamily
 
 if TYPE_CHECKING:
-    import os
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
-    from musicapi._batch import AsyncBatchRun
     from musicapi._engine import TaskEngine
     from musicapi._transport import Transport
 
 
-class ProducerResource(TaskFamily[Task, GenerationResult]):
+class ProducerResource(CreatingFamily[ProducerCreateRequest, Task, GenerationResult]):
     """Instrumentals and background music: create, upload, download, and their waits."""
 
     __slots__ = ()
@@ -37,87 +34,13 @@ class ProducerResource(TaskFamily[Task, GenerationResult]):
     def __init__(self, transport: Transport, engine: TaskEngine) -> None:
         super().__init__(transport, engine, PRODUCER)
 
-    async def create(
-        self, /, request: ProducerCreateRequest | None = None, **fields: Any
-    ) -> TaskSubmission:
-        """Start a producer job and return its task id.
+    _request_types: ClassVar[tuple[type, ...]] = (ProducerCreateRequest,)
 
-        The task types the API withdrew (`music_variation`, `swap_music_vocals`,
-        `swap_music_sound`) are refused here, with what to use instead, rather than
-        sent for a 410.
-
-        Args:
-            request: A prepared request; or pass the API's JSON fields as keywords
-                (`task_type`, `sound`, `lyrics`, `title`, `mv`, `seed`, `clip_id`,
-                `starts_at`, `ends_at`, `length`, `strength`, `webhook_url`, ...).
-            **fields: The request's fields, when `request` is not given.
-
-        Raises:
-            RequestValidationError: The request breaks a documented rule (nothing sent).
-            GoneError: The API withdrew what was asked (410).
-            SubmissionUnknownError: The request was sent but its answer was lost.
-            MusicAPIError: Any other failure, after the retries the policy allows.
-        """
-        return await self._submit(producer_body(request, fields))
-
-    async def generate(
-        self,
-        /,
-        request: ProducerCreateRequest | None = None,
-        *,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
-        **fields: Any,
-    ) -> GenerationResult:
-        """Create a producer job and wait for its clips.
-
-        Args:
-            request: A prepared request, or the API's JSON fields as keywords.
-            timeout: Seconds to wait for the result after submission.
-            **fields: The request's fields, when `request` is not given.
-
-        Raises:
-            RequestValidationError: The request breaks a documented rule (nothing sent).
-            TaskFailedError: The task failed upstream.
-            WaitTimeoutError: The deadline passed; wait on `.task_id` to resume.
-        """
-        timeout = check_timeout(timeout)
-        submitted_at = self._clock.now()
-        body = producer_body(request, fields)
-        return await self._submit_and_wait(body, timeout=timeout, submitted_at=submitted_at)
-
-    def generate_many(
-        self,
-        requests: Iterable[ProducerCreateRequest | Mapping[str, Any]],
-        *,
-        concurrency: int = 64,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
-        journal: str | os.PathLike[str] | None = None,
-        resubmit_unknown: bool = False,
-    ) -> AsyncBatchRun[GenerationResult]:
-        """Run many producer jobs; one `Outcome` per request, as each finishes.
-
-        Works as `sonic.generate_many` does (see there for the journal and
-        `resubmit_unknown`); a request that breaks a rule is its own error outcome.
-
-        Args:
-            requests: `ProducerCreateRequest` objects or mappings of `create` fields.
-            concurrency: The most jobs submitted and not yet finished at once.
-            timeout: Seconds each job may take after its submission.
-            journal: A JSON-lines file that makes the batch resumable.
-            resubmit_unknown: Submit again the jobs whose create answer was lost.
-
-        Raises:
-            RequestValidationError: `concurrency` or `timeout` is out of range.
-            ClientClosedError: The client was closed.
-        """
-        return self._batch(
-            requests,
-            prepare=batch_preparer(ProducerCreateRequest, producer_body),
-            concurrency=concurrency,
-            timeout=timeout,
-            journal=journal,
-            resubmit_unknown=resubmit_unknown,
-        )
+    def _body(
+        self, request: ProducerCreateRequest | None, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Validate a create request (`_family_requests.producer_body`) and return its JSON body."""
+        return producer_body(request, fields)
 
     async def upload(
         self,
