@@ -132,8 +132,8 @@ class SampleRequest:
 
 
 @attrs.frozen(kw_only=True)
-class UploadCoverRequest:
-    """The body of `POST /sonic/upload-cover`: upload audio from a URL and cover it."""
+class _UploadRemix:
+    """The fields `upload-cover` and `upload-extend` share: a URL to upload, and a song."""
 
     url: str = attrs.field(metadata={"uri": True})
     custom_mode: bool
@@ -154,29 +154,18 @@ class UploadCoverRequest:
 
 
 @attrs.frozen(kw_only=True)
-class UploadExtendRequest:
+class UploadCoverRequest(_UploadRemix):
+    """The body of `POST /sonic/upload-cover`: upload audio from a URL and cover it."""
+
+
+@attrs.frozen(kw_only=True)
+class UploadExtendRequest(_UploadRemix):
     """The body of `POST /sonic/upload-extend`: upload audio from a URL and extend it.
 
     The fields of `UploadCoverRequest`, plus `continue_at` (seconds into the upload).
     """
 
-    url: str = attrs.field(metadata={"uri": True})
-    custom_mode: bool
-    mv: str
     continue_at: float | None = optional(**NOT_NEGATIVE)
-    prompt: str | None = None
-    gpt_description_prompt: str | None = optional(max_length=DESCRIPTION_MAX)
-    make_instrumental: bool | None = None
-    title: str | None = optional(max_length=TITLE_MAX)
-    tags: str | None = None
-    negative_tags: str | None = optional(max_length=SHORT_TAGS_MAX)
-    style_weight: float | None = optional(**UNIT)
-    weirdness_constraint: float | None = optional(**UNIT)
-    audio_weight: float | None = optional(**UNIT)
-    vocal_gender: str | None = optional(**GENDERS)
-    auto_concat: bool | None = None
-    webhook_url: str | None = optional(uri=True)
-    webhook_secret: str | None = secret()
 
 
 @attrs.frozen(kw_only=True)
