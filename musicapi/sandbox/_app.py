@@ -209,7 +209,10 @@ class SandboxApp:
                 retry_after = format_seconds(retry_after)
             return _too_many("rate limited", retry_after)
         self.store.settle()
-        answer = self.files.serve(request) if route == "file" else self._api(specs, param, request)
+        if route == "file":
+            answer = await self.files.serve(request)
+        else:
+            answer = self._api(specs, param, request)
         if take(faults.drop_after_commit_next, route):
             raise DroppedConnection
         if take(faults.malformed_next, route):

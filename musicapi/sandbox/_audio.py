@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterator
+    from collections.abc import Callable, Collection
 
 __all__ = ["PARTS", "RATE", "VOICES", "Tune", "plan", "render", "samples", "voices_of", "wav_bytes"]
 
@@ -180,49 +180,79 @@ never leaves the int16 range, so it needs no clipping and stays their exact sum.
 """
 
 
-def _lead(tune: Tune) -> Iterator[float]:
+def _notes(tune: Tune, block: Callable[[float], array.array[int]]) -> array.array[int]:
+    """Join one block of samples per note, each distinct pitch synthesised once.
+
+    A melody repeats its pitches, so a tune of a dozen steps needs only a few blocks;
+    joining arrays is done in C. The samples are exactly those of a note-by-note loop.
+    """
+    blocks: dict[float, array.array[int]] = {}
+    out = array.array("h")
+    for freq in tune.frequencies:
+        if freq not in blocks:
+            blocks[freq] = block(freq)
+        out += blocks[freq]
+    return out
+
+
+def _lead(tune: Tune) -> array.array[int]:
     """The melody (the "vocals" of a stem split): one enveloped note per step."""
     wavefn = _TIMBRES[tune.timbre]
     decay = 4.0 / (tune.step_frames / RATE)
     attack = RATE // 200
-    for freq in tune.frequencies:
+    envelope = [
+        0.5 * min(1.0, i / attack) * math.exp(-decay * i / RATE) for i in range(tune.step_frames)
+    ]
+
+    def note(freq: float) -> array.array[int]:
         omega = 2 * math.pi * freq / RATE
-        for i in range(tune.step_frames):
-            yield 0.5 * min(1.0, i / attack) * math.exp(-decay * i / RATE) * wavefn(omega * i)
+        return array.array(
+            "h", [round(level * wavefn(omega * i) * _GAIN) for i, level in enumerate(envelope)]
+        )
+
+    return _notes(tune, note)
 
 
-def _bass(tune: Tune) -> Iterator[float]:
+def _bass(tune: Tune) -> array.array[int]:
     """A sine two octaves under each melody note."""
-    for freq in tune.frequencies:
+
+    def note(freq: float) -> array.array[int]:
         omega = 2 * math.pi * freq / RATE / 4
-        for i in range(tune.step_frames):
-            yield 0.2 * math.sin(omega * i)
+        return array.array(
+            "h", [round(0.2 * math.sin(omega * i) * _GAIN) for i in range(tune.step_frames)]
+        )
+
+    return _notes(tune, note)
 
 
-def _kick(tune: Tune) -> Iterator[float]:
+def _kick(tune: Tune) -> array.array[int]:
     """A falling-pitch thump at the start of every beat (every other step); silent if none."""
+    rest = array.array("h", bytes(2 * tune.step_frames))
+    if not tune.kick:
+        return array.array("h", bytes(2 * tune.frames))
+    thump = array.array("h", rest)
+    for i in range(min(tune.step_frames, math.ceil(0.12 * RATE))):
+        t = i / RATE
+        if t < 0.12:
+            value = (
+                0.6 * math.exp(-30 * t) * math.sin(2 * math.pi * (50 + 70 * math.exp(-40 * t)) * t)
+            )
+            thump[i] = round(value * _GAIN)
+    out = array.array("h")
     for note in range(len(tune.frequencies)):
-        on_beat = tune.kick and note % 2 == 0
-        for i in range(tune.step_frames):
-            t = i / RATE
-            if on_beat and t < 0.12:
-                yield (
-                    0.6
-                    * math.exp(-30 * t)
-                    * math.sin(2 * math.pi * (50 + 70 * math.exp(-40 * t)) * t)
-                )
-            else:
-                yield 0.0
+        out += thump if note % 2 == 0 else rest
+    return out
 
 
-def _hiss(tune: Tune) -> Iterator[float]:
+def _hiss(tune: Tune) -> array.array[int]:
     """A quiet, seeded noise floor (lo-fi); silent for a tune without hiss."""
+    if not tune.hiss:
+        return array.array("h", bytes(2 * tune.frames))
     noise = random.Random(tune.seed)
-    for _ in range(tune.frames):
-        yield noise.uniform(-0.03, 0.03) if tune.hiss else 0.0
+    return array.array("h", [round(noise.uniform(-0.03, 0.03) * _GAIN) for _ in range(tune.frames)])
 
 
-_VOICE_MAKERS: dict[str, Callable[[Tune], Iterator[float]]] = {
+_VOICE_MAKERS: dict[str, Callable[[Tune], array.array[int]]] = {
     "vocals": _lead,
     "bass": _bass,
     "drums": _kick,
@@ -231,8 +261,8 @@ _VOICE_MAKERS: dict[str, Callable[[Tune], Iterator[float]]] = {
 
 
 def _voice(tune: Tune, voice: str) -> array.array[int]:
-    """Return one voice as int16 samples, so that sums of voices are exact."""
-    return array.array("h", (round(value * _GAIN) for value in _VOICE_MAKERS[voice](tune)))
+    """Return one voice as int16 samples (each rounded on its own, so sums of voices are exact)."""
+    return _VOICE_MAKERS[voice](tune)
 
 
 def voices_of(part: str | None) -> frozenset[str]:
@@ -278,7 +308,7 @@ def samples(
     tracks = [_voice(tune, voice) for voice in chosen]
     if len(tracks) == 1:
         return tracks[0]
-    return array.array("h", (sum(values) for values in zip(*tracks, strict=True)))
+    return array.array("h", map(sum, zip(*tracks, strict=True)))
 
 
 def wav_bytes(frames: array.array[int]) -> bytes:

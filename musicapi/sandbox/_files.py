@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
+
 from musicapi.sandbox._audio import render
 from musicapi.sandbox._http import Answer, json_answer
 from musicapi.sandbox._image import cover
@@ -44,8 +46,17 @@ class FileHost:
         self._cache: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self.cached_bytes = 0
         """How many bytes the cache holds now."""
+        self.offload = False
+        """Make files on worker threads (a serving sandbox), not on the event loop.
 
-    def serve(self, request: Request) -> Answer:
+        Synthesising a song's audio takes tens of milliseconds of pure Python; a server
+        that did it on its loop would hold every API request behind a queue of
+        downloads (a batch saving two thousand songs held creates past their timeout).
+        In-process (`Sandbox.transport()`) files are made inline, so a test that
+        drives a `FakeClock` sees no idle moment, and no time jump, while one is made.
+        """
+
+    async def serve(self, request: Request) -> Answer:
         """Answer a `GET /files/<name>` request (or a `HEAD`, which a CDN answers too).
 
         A `HEAD` gets the same answer; the server (or httpx, in-process) sends its
@@ -53,18 +64,23 @@ class FileHost:
         """
         if request.method not in ("GET", "HEAD"):
             return json_answer(405, {"error": "method not allowed"}, (("allow", "GET, HEAD"),))
-        made = self._file(request.path.removeprefix("/files/"))
+        made = await self._file(request.path.removeprefix("/files/"))
         if made is None:
             return json_answer(404, {"error": "file not found"})
         return Answer(200, made[0], content_type=made[1])
 
-    def _file(self, name: str) -> tuple[bytes, str] | None:
+    async def _file(self, name: str) -> tuple[bytes, str] | None:
         """Return the bytes and content type of file `name`; `None` if there is none."""
         made = self._cache.get(name)
         if made is not None:
             self._cache.move_to_end(name)
             return made
-        made = self._make(name)
+        if name.endswith(".lossless.wav"):  # the same samples as the clip's audio
+            return await self._file(name.removesuffix(".lossless.wav") + ".wav")
+        if self.offload:
+            made = await anyio.to_thread.run_sync(self._make, name)
+        else:
+            made = self._make(name)
         if made is not None:
             self._keep(name, made)
         return made
@@ -89,8 +105,6 @@ class FileHost:
             return cover(f"{clip.tags} {clip.title} {clip.tune.seed}"), "image/jpeg"
         if extension == "wav":
             return render(clip.tune, voices=clip.sounding), "audio/wav"
-        if extension == "lossless.wav":
-            return self._file(f"{clip_id}.wav")
         if extension == "mid":
             return midi_file(clip.tune, voices=clip.sounding), "audio/midi"
         return None

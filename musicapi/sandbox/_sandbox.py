@@ -304,11 +304,13 @@ class Sandbox:
         ):
             origin = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
             previous, self._files_url = self._files_url, f"{origin}/files"
+            offloaded, self.app.files.offload = self.app.files.offload, True
             tg.start_soon(self._deliver_forever, hooks)
             try:
                 yield f"{origin}{API_PREFIX}"
             finally:
                 self._files_url = previous
+                self.app.files.offload = offloaded
                 tg.cancel_scope.cancel()
 
     @contextlib.contextmanager

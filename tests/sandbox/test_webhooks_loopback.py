@@ -131,6 +131,8 @@ async def test_streaming_success_and_failure_over_loopback() -> None:
                 assert (audio.status_code, audio.headers["content-type"]) == (200, "audio/wav")
             assert (await control.post("/_sandbox/clock", json={"advance": 0.5})).is_success
             await _wait_until(lambda: len(receiver.deliveries) == 3)
+            # The receiver has the bodies a moment before the sandbox has counted its answers.
+            await _wait_until(lambda: sandbox.stats.webhooks_delivered == 3)
             stats = (await control.get("/_sandbox/stats")).json()
         await _still_serves(base_url)
     seen = {}
