@@ -17,7 +17,7 @@ import attrs
 
 from musicapi._cli._exits import EXIT_JOB_FAILED, error_json, worst
 from musicapi._cli._text import json_text, minutes, print_json, shown
-from musicapi._errors import MusicAPIError
+from musicapi._errors import MusicAPIError, SubmissionUnknownError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,7 +148,12 @@ async def _save_outcome(
     songs: list[Song] = []
     if outcome.error is not None:
         command.codes.append(EXIT_JOB_FAILED)
-        task = f"task {outcome.task_id}" if outcome.task_id else "never submitted"
+        if outcome.task_id:
+            task = f"task {outcome.task_id}"
+        elif isinstance(outcome.error, SubmissionUnknownError):
+            task = "sent, task id unknown"
+        else:
+            task = "never submitted"
         command.display.note(
             f"job {outcome.index + 1} ({task}) failed: "
             f"{type(outcome.error).__name__}: {shown(outcome.error, 300)}"

@@ -41,6 +41,18 @@ def test_a_text_file_runs_with_json_lines_and_a_summary(
     assert (tmp_path / "prompts.txt.journal.jsonl").exists()
 
 
+def test_a_create_whose_answer_was_lost_is_reported_as_sent_not_as_never_submitted(
+    run: Callable[..., Any], served: Any, tmp_path: Path
+) -> None:
+    served.sandbox.faults.drop_after_commit_next = {"create": 1}
+    (tmp_path / "prompts.txt").write_text("lofi hip hop\n")
+    result = run("batch", "prompts.txt", "--out", "album", env=served.env)
+    assert result.code == 3, result.err
+    failed = [line for line in (result.out + result.err).splitlines() if " failed: " in line]
+    assert len(failed) == 1, result.out + result.err
+    assert failed[0].startswith("job 1 (sent, task id unknown) failed: SubmissionUnknownError")
+
+
 def test_csv_and_jsonl_rows_carry_any_create_fields(
     run: Callable[..., Any], served: Any, tmp_path: Path
 ) -> None:
