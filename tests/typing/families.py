@@ -6,6 +6,8 @@ Each sync twin must have the async method's parameters and return type, minus th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing_extensions import assert_type
 
 from musicapi import AsyncBatchRun, AsyncMusicAPI, BatchRun, GenerationResult, MusicAPI, Task
@@ -98,3 +100,15 @@ def sync_families(client: MusicAPI) -> None:
     assert_type(client.riffusion.get("t"), Task)
     assert_type(client.nuro.generate(type="bgm", description="x"), NuroTask)
     client.studio.get(1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+async def async_downloads(client: AsyncMusicAPI) -> None:
+    wav = await client.sonic.wav("c")
+    assert_type(await client.download_url(wav.wav_url, "out", name="song"), Path)
+    midi = await client.sonic.midi("c")
+    assert_type(await client.download_url(midi.midi_url, name="song", kind="midi"), Path)
+
+
+def sync_downloads(client: MusicAPI) -> None:
+    assert_type(client.download_url(client.sonic.wav("c").wav_url, name="song"), Path)
+    client.download_url("https://example.com/a.wav")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
