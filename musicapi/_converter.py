@@ -84,14 +84,24 @@ SONIC_TOOL_MODELS: tuple[type, ...] = (
 """The results of the Sonic operations that answer at once (`_models/sonic_tools.py`)."""
 
 
-def register_models(converter: cattrs.Converter, *models: type) -> None:
+def register_models(
+    converter: cattrs.Converter,
+    *models: type,
+    fix: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
     """Register, for each response model, the hook that keeps its whole mapping as `raw`.
 
     Call it before the first `structure` of these models: cattrs caches hooks (and the
     hooks of containers such as `tuple[Model, ...]`) on first use.
+
+    Args:
+        converter: The converter to configure.
+        *models: The response models.
+        fix: Normalises a copy of the mapping before the fields are read from it (a
+            list sent where text is documented, ...); `raw` stays what was sent.
     """
     for model in models:
-        converter.register_structure_hook(model, _keeping_raw(model, converter))
+        converter.register_structure_hook(model, _keeping_raw(model, converter, fix))
 
 
 def _number(value: Any, _: Any) -> int | float:
@@ -154,8 +164,15 @@ def _string(value: Any, _: Any) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
-def _keeping_raw(cls: type[T], converter: cattrs.Converter) -> Callable[[Any, Any], T]:
-    """Build a structure hook that ignores unknown keys but keeps the whole mapping as `raw`."""
+def _keeping_raw(
+    cls: type[T],
+    converter: cattrs.Converter,
+    fix: Callable[[dict[str, Any]], None] | None = None,
+) -> Callable[[Any, Any], T]:
+    """Build a structure hook that ignores unknown keys but keeps the whole mapping as `raw`.
+
+    With `fix`, the fields are read from a normalised copy (see `register_models`).
+    """
     structure_fields = make_dict_structure_fn(
         cls, converter, raw=override(omit=True), _cattrs_forbid_extra_keys=False
     )
@@ -164,7 +181,11 @@ def _keeping_raw(cls: type[T], converter: cattrs.Converter) -> Callable[[Any, An
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a JSON object, got {type(value).__name__}")
         mapping = cast("Mapping[str, Any]", value)
-        instance = structure_fields(mapping, cls)
+        fields = mapping
+        if fix is not None:
+            fields = dict(mapping)
+            fix(fields)
+        instance = structure_fields(fields, cls)
         # Set on the new frozen instance as attrs' own __init__ does: cheaper than evolve().
         object.__setattr__(instance, "raw", MappingProxyType(dict(mapping)))
         return instance
@@ -215,6 +236,26 @@ def unstructure_request(request: SonicCreateRequest) -> dict[str, Any]:
     return body
 
 
+def envelope_type(mapping: Mapping[str, Any], *, what: str) -> str | None:
+    """Return the `type` of a status envelope (`not_ready`, `failed`, ...), if it has one.
+
+    Raises:
+        MalformedResponseError: `type` is there but is not a string.
+    """
+    kind = mapping.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise MalformedResponseError(
+            f"malformed {what} in the API's answer: type is not a string", body=mapping
+        )
+    return kind or None
+
+
+def failure_reason(kind: str, mapping: Mapping[str, Any]) -> str:
+    """Return why a task failed: its failure `type`, and the envelope's text if any."""
+    detail = mapping.get("error") or mapping.get("message")
+    return f"{kind}: {detail}" if detail else kind
+
+
 def parse_task(task_id: str, status_code: int, body: Any, *, retry_after: float | None) -> Task:
     """Read one poll of `/sonic/task/{id}` into a `Task`, whatever the outcome.
 
@@ -227,24 +268,16 @@ def parse_task(task_id: str, status_code: int, body: Any, *, retry_after: float 
     """
     mapping = cast("dict[str, Any]", body) if isinstance(body, dict) else None
     raw: MappingProxyType[str, Any] = MappingProxyType(mapping if mapping is not None else {})
-    kind = mapping.get("type") if mapping is not None else None
-    if kind is not None and not isinstance(kind, str):
-        raise MalformedResponseError(
-            "malformed task in the API's answer: type is not a string", body=body
-        )
+    kind = envelope_type(mapping, what="task") if mapping is not None else None
     if status_code == 202 or kind in NOT_READY_TYPES:
         return Task(task_id=task_id, state=TaskState.RUNNING, retry_after=retry_after, raw=raw)
     if mapping is None:
         raise MalformedResponseError(
             "malformed task in the API's answer: not a JSON object", body=body
         )
-    if isinstance(kind, str) and kind:
-        reason = mapping.get("error") or mapping.get("message")
+    if kind is not None:
         return Task(
-            task_id=task_id,
-            state=TaskState.FAILED,
-            reason=f"{kind}: {reason}" if reason else kind,
-            raw=raw,
+            task_id=task_id, state=TaskState.FAILED, reason=failure_reason(kind, mapping), raw=raw
         )
     if mapping.get("code") == 200 or "data" in mapping:
         data = mapping.get("data")

@@ -21,16 +21,17 @@ also what a batch journal keeps and reads back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from musicapi._converter import (
     FAILURE_TYPES,
     NOT_READY_TYPES,
-    _keeping_raw,  # pyright: ignore[reportPrivateUsage]
     converter,
+    envelope_type,
+    failure_reason,
     parse_task,
+    register_models,
     structure,
 )
 from musicapi._errors import MalformedResponseError
@@ -41,34 +42,13 @@ from musicapi._models.suno import LyricsStatus, LyricsTask, SongInfo
 from musicapi._tasks import SONIC, TaskKind
 from musicapi._wait import Reading
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 T = TypeVar("T")
 
 
 # -- converter hooks: keep raw mappings, tolerate the odd shapes ---------------------------
-
-
-def _register(cls: type[T], fix: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """Register the keeping-raw hook of `cls`, normalising its mapping with `fix` first.
-
-    `raw` stays the mapping as the server sent it; `fix` only changes what the fields
-    are read from.
-    """
-    keep = _keeping_raw(cls, converter)
-    if fix is None:
-        converter.register_structure_hook(cls, keep)
-        return
-
-    def hook(value: Any, type_: Any) -> T:
-        if not isinstance(value, Mapping):
-            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
-        original = cast("Mapping[str, Any]", value)
-        fixed = dict(original)
-        fix(fixed)
-        instance = keep(fixed, type_)
-        object.__setattr__(instance, "raw", MappingProxyType(dict(original)))
-        return instance
-
-    converter.register_structure_hook(cls, hook)
 
 
 def _joined(mapping: dict[str, Any], name: str) -> None:
@@ -98,11 +78,11 @@ def _percent_text(mapping: dict[str, Any], name: str) -> None:
         mapping[name] = f"{value:g}%"
 
 
-_register(LyricsTask)
-_register(SongInfo, lambda mapping: _joined(mapping, "music_styles"))
-_register(StudioSong, lambda mapping: _split(mapping, "tags"))
-_register(NuroTask, lambda mapping: _joined(mapping, "genre"))
-_register(StudioTask, lambda mapping: _percent_text(mapping, "progress"))
+register_models(converter, LyricsTask)
+register_models(converter, SongInfo, fix=lambda mapping: _joined(mapping, "music_styles"))
+register_models(converter, StudioSong, fix=lambda mapping: _split(mapping, "tags"))
+register_models(converter, NuroTask, fix=lambda mapping: _joined(mapping, "genre"))
+register_models(converter, StudioTask, fix=lambda mapping: _percent_text(mapping, "progress"))
 
 
 # -- shared readings -------------------------------------------------------------------
@@ -114,21 +94,6 @@ def _object(body: Any, *, what: str) -> dict[str, Any]:
             f"malformed {what} in the API's answer: not a JSON object", body=body
         )
     return cast("dict[str, Any]", body)
-
-
-def _envelope_type(mapping: Mapping[str, Any], *, what: str) -> str | None:
-    """The `type` of a Sonic-style status envelope (`not_ready`, `failed`, ...), if any."""
-    kind = mapping.get("type")
-    if kind is not None and not isinstance(kind, str):
-        raise MalformedResponseError(
-            f"malformed {what} in the API's answer: type is not a string", body=mapping
-        )
-    return kind or None
-
-
-def _failure_reason(kind: str, mapping: Mapping[str, Any]) -> str:
-    detail = mapping.get("error") or mapping.get("message")
-    return f"{kind}: {detail}" if detail else kind
 
 
 def _with_raw(instance: T, body: Mapping[str, Any]) -> T:
@@ -183,11 +148,11 @@ def parse_lyrics_task(
         raw = cast("dict[str, Any]", body) if isinstance(body, dict) else {}
         return _with_raw(LyricsTask(task_id=task_id, status=LyricsStatus.RUNNING), raw)
     mapping = _object(body, what="lyrics task")
-    kind = _envelope_type(mapping, what="lyrics task")
+    kind = envelope_type(mapping, what="lyrics task")
     if kind in NOT_READY_TYPES:
         return _with_raw(LyricsTask(task_id=task_id, status=LyricsStatus.RUNNING), mapping)
     if kind is not None:
-        error = _failure_reason(kind, mapping)
+        error = failure_reason(kind, mapping)
         return _with_raw(
             LyricsTask(task_id=task_id, status=LyricsStatus.ERROR, error=error), mapping
         )
@@ -337,11 +302,11 @@ def parse_nuro_task(
         raw = cast("dict[str, Any]", body) if isinstance(body, dict) else {}
         return _with_raw(NuroTask(task_id=task_id, status=NuroStatus.RUNNING), raw)
     mapping = _object(body, what="nuro task")
-    kind = _envelope_type(mapping, what="nuro task")
+    kind = envelope_type(mapping, what="nuro task")
     if kind in NOT_READY_TYPES:
         return _with_raw(NuroTask(task_id=task_id, status=NuroStatus.RUNNING), mapping)
     if kind is not None and (kind in FAILURE_TYPES or "status" not in mapping):
-        error = _failure_reason(kind, mapping)
+        error = failure_reason(kind, mapping)
         return _with_raw(NuroTask(task_id=task_id, status=NuroStatus.FAILED, error=error), mapping)
     fields = {**mapping, "task_id": mapping.get("task_id") or task_id}
     return _with_raw(structure(fields, NuroTask, what="nuro task"), mapping)

@@ -15,7 +15,6 @@ raise the same `RequestValidationError` naming the field.
 from __future__ import annotations
 
 import json
-import math
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import Any, TypeVar, Union
 import attrs
 
 from musicapi._errors import RequestValidationError
-from musicapi._validation import webhook_url_problem
+from musicapi._validation import check_json_scalar, webhook_url_problem
 
 T = TypeVar("T")
 
@@ -171,11 +170,7 @@ def _check_values(name: str, value: Any) -> None:
     and a JSON object (`config`, `segments`) must encode as JSON as a whole: whatever
     is wrong inside it, the error names the field.
     """
-    if isinstance(value, float) and not math.isfinite(value):
-        raise RequestValidationError(
-            f"{name} must be a finite number, not {value!r} (JSON has no NaN or Infinity)",
-            field=name,
-        )
+    check_json_scalar(name, value)
     if isinstance(value, int) and not isinstance(value, bool):
         try:
             float(value)
@@ -186,15 +181,6 @@ def _check_values(name: str, value: Any) -> None:
                 field=name,
             ) from None
     _check_object(name, value)
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise RequestValidationError(
-                f"{name} holds a lone surrogate ({value[exc.start]!a} at {exc.start}), "
-                "which cannot be sent as UTF-8 JSON",
-                field=name,
-            ) from None
     if isinstance(value, (tuple, list)):
         for item in typing.cast("Sequence[Any]", value):
             _check_values(name, item)

@@ -103,6 +103,19 @@ def _check_type(name: str, value: object) -> None:
         raise RequestValidationError(
             f"{name} must be {expected}, not {type(value).__name__}", field=name
         )
+    check_json_scalar(name, value)
+
+
+def check_json_scalar(name: str, value: object) -> None:
+    """Refuse a number or text that strict UTF-8 JSON cannot carry, naming the field.
+
+    NaN and infinities are not JSON; a string with a lone surrogate (U+D800 to U+DFFF)
+    cannot be encoded as UTF-8. Both would otherwise fail in the encoder, after
+    validation said yes, with no field named.
+
+    Raises:
+        RequestValidationError: `value` is such a number or string; `.field` is `name`.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         raise RequestValidationError(
             f"{name} must be a finite number, not {value!r} (JSON has no NaN or Infinity)",
