@@ -38,7 +38,13 @@ from typing import Any, cast
 import attrs
 
 from musicapi.sandbox._http import NonFinite
-from musicapi.sandbox._validate import SURROGATE, json_type, unrepresentable, webhook_url_error
+from musicapi.sandbox._validate import (
+    NOT_TEXT,
+    SURROGATE,
+    json_type,
+    unrepresentable,
+    webhook_url_error,
+)
 
 __all__ = [
     "OPERATIONS",
@@ -461,12 +467,11 @@ def _type_error(name: str, rule: Rule, value: object) -> str | None:
     if isinstance(value, NonFinite) and numeric:
         return f"{name}: must be a finite number (JSON has no NaN or Infinity)"
     if isinstance(value, str) and SURROGATE.search(value):
-        return f"{name}: must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
+        return f"{name}: {NOT_TEXT}"
     problem = unrepresentable(value)
     if problem is not None:
         return f"{name}: {problem}"
-    shown = "NaN or Infinity" if isinstance(value, NonFinite) else json_type(value)
-    return f"{name}: must be {rule.kind}, not {shown}"
+    return f"{name}: must be {rule.kind}, not {json_type(value)}"
 
 
 def _limit_error(name: str, rule: Rule, value: Any) -> str | None:

@@ -24,13 +24,18 @@ The first problem found is reported as `"<field>: <what is wrong>"` for a 400, a
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from musicapi.sandbox._http import NonFinite
-from musicapi.sandbox._validate import webhook_url_error
+from musicapi.sandbox._validate import (
+    NOT_TEXT,
+    SURROGATE,
+    json_type,
+    unrepresentable,
+    webhook_url_error,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,9 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["RULES", "Rule", "validate"]
 
 _STRING, _NUMBER, _URI = "a string", "a number", "uri"
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_NOT_TEXT = "must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
-_NOT_JSON = "must not hold NaN, Infinity or a number beyond a double (not JSON)"
 
 
 @attrs.frozen
@@ -95,49 +97,16 @@ RULES: dict[str, tuple[Rule, ...]] = {
 """Each operation's documented fields, in the order their problems are reported."""
 
 
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, NonFinite):
-        return "NaN or Infinity"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
-
-
-def _unrepresentable(value: object) -> str | None:
-    """Say what in `value` (walked without recursion) no valid JSON text can hold."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, NonFinite):
-            return _NOT_JSON
-        if isinstance(item, str) and _SURROGATE.search(item):
-            return _NOT_TEXT
-        if isinstance(item, list):
-            stack.extend(cast("list[object]", item))
-        elif isinstance(item, dict):
-            mapping = cast("dict[str, object]", item)
-            if any(_SURROGATE.search(key) for key in mapping):
-                return _NOT_TEXT
-            stack.extend(mapping.values())
-    return None
-
-
 def _type_error(rule: Rule, value: object) -> str | None:
     if rule.kind == _NUMBER:
         if isinstance(value, NonFinite):
             return "must be a finite number (JSON has no NaN or Infinity)"
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return None
-        return f"must be a number, not {_json_type(value)}"
+        return f"must be a number, not {json_type(value)}"
     if not isinstance(value, str):
-        return f"must be a string, not {_json_type(value)}"
-    return _NOT_TEXT if _SURROGATE.search(value) else None
+        return f"must be a string, not {json_type(value)}"
+    return NOT_TEXT if SURROGATE.search(value) else None
 
 
 def _value_error(rule: Rule, value: Any, body: Mapping[str, Any]) -> str | None:
@@ -159,12 +128,12 @@ def _value_error(rule: Rule, value: Any, body: Mapping[str, Any]) -> str | None:
 
 def _shape_error(rules: tuple[Rule, ...], body: Mapping[str, Any]) -> str | None:
     """Check, in body order, every field's type (or, if undocumented, that it is JSON)."""
-    if any(_SURROGATE.search(name) for name in body):
+    if any(SURROGATE.search(name) for name in body):
         return "body: field names must be valid Unicode text"
     by_name = {rule.name: rule for rule in rules}
     for name, value in body.items():
         rule = by_name.get(name)
-        problem = _unrepresentable(value) if rule is None else _type_error(rule, value)
+        problem = unrepresentable(value) if rule is None else _type_error(rule, value)
         if problem:
             return f"{name}: {problem}"
     return None

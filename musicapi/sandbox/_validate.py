@@ -140,6 +140,10 @@ KNOWN_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "soni
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 """A lone surrogate: text that JSON can carry as an escape but UTF-8 cannot encode."""
+NOT_TEXT = "must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
+"""What is wrong with text that holds a lone surrogate."""
+NOT_JSON = "must not hold NaN, Infinity or a number beyond a double (not JSON)"
+"""What is wrong with a value that holds a `NonFinite` marker."""
 _URL = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
     r"(?P<authority>[^/?#]*)"
@@ -156,11 +160,16 @@ def cost_of(task_type: str) -> int:
 
 
 def json_type(value: object) -> str:
-    """Name the JSON type of a parsed value, for messages (`a number`, `null`)."""
+    """Name the JSON type of a parsed value, for messages (`a number`, `null`).
+
+    A `NonFinite` marker (`NaN`, `Infinity`, a number beyond a double) is named as such.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, NonFinite):
+        return "NaN or Infinity"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
@@ -174,15 +183,15 @@ def unrepresentable(value: object) -> str | None:
     while stack:
         item = stack.pop()
         if isinstance(item, NonFinite):
-            return "must not hold NaN, Infinity or a number beyond a double (not JSON)"
+            return NOT_JSON
         if isinstance(item, str) and SURROGATE.search(item):
-            return "must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
+            return NOT_TEXT
         if isinstance(item, list):
             stack.extend(cast("list[object]", item))
         elif isinstance(item, dict):
             mapping = cast("dict[str, object]", item)
             if any(SURROGATE.search(key) for key in mapping):
-                return "must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
+                return NOT_TEXT
             stack.extend(mapping.values())
     return None
 
@@ -193,16 +202,13 @@ def _field_error(name: str, value: object) -> str | None:
         return f"{name}: must be a finite number (JSON has no NaN or Infinity)"
     if kind == _STRING and isinstance(value, str):
         if SURROGATE.search(value):
-            return (
-                f"{name}: must be valid Unicode text (a lone surrogate cannot be encoded as UTF-8)"
-            )
+            return f"{name}: {NOT_TEXT}"
         return None
     if kind == _BOOLEAN and isinstance(value, bool):
         return None
     if kind == _NUMBER and isinstance(value, (int, float)) and not isinstance(value, bool):
         return None
-    shown = "NaN or Infinity" if isinstance(value, NonFinite) else json_type(value)
-    return f"{name}: must be {kind}, not {shown}"
+    return f"{name}: must be {kind}, not {json_type(value)}"
 
 
 def _shape_error(body: Mapping[str, Any]) -> str | None:
