@@ -143,6 +143,11 @@ class TaskOps(Generic[S, R]):
         self._kind = kind
 
     @property
+    def kind(self) -> TaskKind[S, R]:
+        """The task kind these operations submit and poll."""
+        return self._kind
+
+    @property
     def max_retries(self) -> int:
         """The client's retry budget, which a batch spends across its resubmission rounds."""
         return self._transport.max_retries

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 Q = TypeVar("Q")
 S = TypeVar("S")
 R = TypeVar("R")
+T = TypeVar("T")
 
 DEFAULT_WAIT_TIMEOUT = 900.0
 """Fifteen minutes: longer than the slowest documented generation (about eight minutes)."""
@@ -103,24 +104,48 @@ class TaskFamily(Resource, Generic[S, R]):
         """
         if self._deprecated is not None:
             warn_deprecated(self._deprecated)
+        return await self._wait_on(self._ops, task_id, timeout)
+
+    async def _wait_on(
+        self,
+        ops: TaskOps[Any, T],
+        task_id: str | TaskSubmission,
+        timeout: float | None,  # noqa: ASYNC109 (read from the injected clock, as in wait)
+    ) -> T:
+        """Wait on a task of `ops`'s kind, its id and timeout checked as every wait's are.
+
+        `ops` is the family's own, or a second kind the family has (suno's lyrics tasks).
+        """
         if isinstance(task_id, TaskSubmission):
             task_id = task_id.task_id
         return await self._engine.wait(
-            self._ops, checked_task_id(task_id), timeout=check_timeout(timeout)
+            ops, checked_task_id(task_id), timeout=check_timeout(timeout)
         )
 
-    async def _submit(self, body: Mapping[str, Any], *, path: str | None = None) -> TaskSubmission:
+    async def _submit(
+        self,
+        body: Mapping[str, Any],
+        *,
+        path: str | None = None,
+        ops: TaskOps[Any, Any] | None = None,
+    ) -> TaskSubmission:
         """Start a job from a validated body; log its task id if the caller is gone.
 
         A POST that starts a paid job is shielded from cancellation by the transport;
         if the caller was cancelled meanwhile, the task id is logged at WARNING so the
         charged job is never invisible.
+
+        Args:
+            body: The validated request body.
+            path: The submit path, if not the kind's.
+            ops: The task kind to submit to, if not the family's own (suno's lyrics).
         """
-        submission = await self._ops.submit(encode_body(body), path=path)
+        ops = ops if ops is not None else self._ops
+        submission = await ops.submit(encode_body(body), path=path)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
-            log_orphaned_task(submission.task_id, waiter=waiter_for(path or self._kind.submit_path))
+            log_orphaned_task(submission.task_id, waiter=waiter_for(path or ops.kind.submit_path))
             raise
         return submission
 

@@ -10,18 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import anyio
-import anyio.lowlevel
-
-from musicapi._converter import encode_body
 from musicapi._family_requests import request_body, suno_body
 from musicapi._kinds import LYRICS, SUNO, song_info
 from musicapi._models import GenerationResult, SonicCreateRequest, Task, TaskSubmission
 from musicapi._models.suno import GetSongRequest, MakeLyricsRequest
 from musicapi._resources._family import DEFAULT_WAIT_TIMEOUT, CreatingFamily
 from musicapi._tasks import TaskOps, checked_task_id
-from musicapi._transport import log_orphaned_task
-from musicapi._wait import check_timeout
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -63,13 +57,7 @@ class SunoResource(CreatingFamily[SonicCreateRequest, Task, GenerationResult]):
         body = request_body(
             MakeLyricsRequest, None, {"prompt": prompt}, operation="suno.make_lyrics"
         )
-        submission = await self._lyrics.submit(encode_body(body))
-        try:
-            await anyio.lowlevel.checkpoint_if_cancelled()
-        except anyio.get_cancelled_exc_class():
-            log_orphaned_task(submission.task_id, waiter="suno.wait_lyrics")
-            raise
-        return submission
+        return await self._submit(body, ops=self._lyrics)
 
     async def get_lyrics(self, task_id: str) -> LyricsTask:
         """Poll a lyrics task once; a running or failed task is not an error.
@@ -84,7 +72,7 @@ class SunoResource(CreatingFamily[SonicCreateRequest, Task, GenerationResult]):
         self,
         task_id: str | TaskSubmission,
         *,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (read from the injected clock)
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
     ) -> LyricsTask:
         """Poll a lyrics task until it is complete and return it (`.title`, `.text`).
 
@@ -96,11 +84,7 @@ class SunoResource(CreatingFamily[SonicCreateRequest, Task, GenerationResult]):
             TaskFailedError: The task ended with status `error`.
             WaitTimeoutError: The deadline passed; the task may still finish.
         """
-        if isinstance(task_id, TaskSubmission):
-            task_id = task_id.task_id
-        return await self._engine.wait(
-            self._lyrics, checked_task_id(task_id), timeout=check_timeout(timeout)
-        )
+        return await self._wait_on(self._lyrics, task_id, timeout)
 
     async def get_song(self, share_link: str) -> SongInfo:
         """Look a song up by its Suno share link: its audio, cover, title and author.
