@@ -197,33 +197,35 @@ class TaskOps(Generic[S, R]):
         return self._kind.read(await self.snapshot(task_id, deadline=deadline))
 
 
-def checked_task_id(task_id: object) -> str:
+def checked_task_id(task_id: object, *, field: str = "task_id") -> str:
     """Return `task_id` stripped, or raise if it cannot name a task.
 
     Refused before anything is sent: a non-string, an empty id, `.` and `..` (which
     would climb the URL path to another endpoint), control characters, and ids longer
     than `MAX_TASK_ID_LENGTH`.
 
+    Args:
+        task_id: The id to check.
+        field: The parameter's name in messages and `.field` (`batch_id` for a batch).
+
     Raises:
-        RequestValidationError: The id is unusable; `.field` is `task_id`.
+        RequestValidationError: The id is unusable; `.field` is `field`.
     """
     if not isinstance(task_id, str):
         raise RequestValidationError(
-            f"task_id must be a string, not {type(task_id).__name__}", field="task_id"
+            f"{field} must be a string, not {type(task_id).__name__}", field=field
         )
     stripped = task_id.strip()
     if not stripped or stripped in (".", ".."):
-        raise RequestValidationError(
-            f"task_id must name a task, got {task_id[:40]!r}", field="task_id"
-        )
+        raise RequestValidationError(f"{field} must name a task, got {task_id[:40]!r}", field=field)
     if len(stripped) > MAX_TASK_ID_LENGTH:
         raise RequestValidationError(
-            f"task_id is {len(stripped)} characters; task ids are at most {MAX_TASK_ID_LENGTH}",
-            field="task_id",
+            f"{field} is {len(stripped)} characters; task ids are at most {MAX_TASK_ID_LENGTH}",
+            field=field,
         )
     if any(ord(char) < 32 or ord(char) == 127 for char in stripped) or _has_surrogate(stripped):
         raise RequestValidationError(
-            "task_id contains control or unencodable characters", field="task_id"
+            f"{field} contains control or unencodable characters", field=field
         )
     return stripped
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import anyio
 import anyio.lowlevel
 
-from musicapi._converter import parse_lyrics, structure, structure_data, unstructure_request
+from musicapi._converter import parse_lyrics, structure, structure_data
 from musicapi._errors import RequestValidationError
 from musicapi._logging import logger
 from musicapi._models import (
@@ -29,7 +29,6 @@ from musicapi._models import (
 from musicapi._resources._sonic_base import SonicBase, body_for
 from musicapi._retry import Idempotency
 from musicapi._tasks import checked_task_id
-from musicapi._validation import prepare_request
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -183,7 +182,7 @@ class SonicWritingOps(SonicBase):
                 sent); `.field` is `items`, or `items[i].<field>`.
             SubmissionUnknownError: The request was sent but its answer was lost.
         """
-        bodies = batch_bodies(items)
+        bodies = self._batch_bodies(items)
         response = await self._transport.request(
             "POST", "/sonic/batch", json_body={"items": bodies}, idempotency=Idempotency.CREATE
         )
@@ -207,50 +206,43 @@ class SonicWritingOps(SonicBase):
             RequestValidationError: `batch_id` is not a usable id (nothing sent).
             NotFoundError: The batch is unknown.
         """
-        try:
-            checked = checked_task_id(batch_id)
-        except RequestValidationError as exc:
-            raise RequestValidationError(
-                str(exc).replace("task_id", "batch_id"), field="batch_id"
-            ) from None
+        checked = checked_task_id(batch_id, field="batch_id")
         response = await self._transport.request(
             "GET", f"/sonic/batch?batch_id={quote(checked, safe='')}"
         )
         return structure(response.body, SonicBatchStatus, what="batch status")
 
+    def _batch_bodies(self, items: object) -> list[dict[str, Any]]:
+        """Validate the items of a batch like `sonic.create` and return their bodies.
 
-def batch_bodies(items: object) -> list[dict[str, Any]]:
-    """Validate the items of a batch like `sonic.create` and return their bodies.
+        Raises:
+            RequestValidationError: Not 1 to 10 items, or an item breaks a rule.
+        """
+        if isinstance(items, (str, bytes, MappingABC)) or not hasattr(items, "__iter__"):
+            raise RequestValidationError(
+                "items must be a list of create requests or mappings of create fields",
+                field="items",
+            )
+        listed: list[Any] = list(cast("Iterable[Any]", items))
+        if not 1 <= len(listed) <= MAX_BATCH_ITEMS:
+            raise RequestValidationError(
+                f"items must hold 1 to {MAX_BATCH_ITEMS} create requests, not {len(listed)}",
+                field="items",
+            )
+        return [self._batch_item_body(index, item) for index, item in enumerate(listed)]
 
-    Raises:
-        RequestValidationError: Not 1 to 10 items, or an item breaks a rule.
-    """
-    if isinstance(items, (str, bytes, MappingABC)) or not hasattr(items, "__iter__"):
-        raise RequestValidationError(
-            "items must be a list of create requests or mappings of create fields",
-            field="items",
-        )
-    listed: list[Any] = list(cast("Iterable[Any]", items))
-    if not 1 <= len(listed) <= MAX_BATCH_ITEMS:
-        raise RequestValidationError(
-            f"items must hold 1 to {MAX_BATCH_ITEMS} create requests, not {len(listed)}",
-            field="items",
-        )
-    return [_item_body(index, item) for index, item in enumerate(listed)]
-
-
-def _item_body(index: int, item: Any) -> dict[str, Any]:
-    try:
-        if isinstance(item, SonicCreateRequest):
-            return unstructure_request(prepare_request(item, {}))
-        if isinstance(item, MappingABC):
-            fields = dict(cast("Mapping[str, Any]", item))
-            return unstructure_request(prepare_request(None, fields))
-    except RequestValidationError as exc:
-        where = f"items[{index}]" + (f".{exc.field}" if exc.field else "")
-        raise RequestValidationError(f"{where}: {exc}", field=where) from None
-    raise RequestValidationError(
-        f"items[{index}] must be a SonicCreateRequest or a mapping of create fields, "
-        f"not {type(item).__name__}",
-        field=f"items[{index}]",
-    )
+    def _batch_item_body(self, index: int, item: object) -> dict[str, Any]:
+        """Validate item `index` of a batch through the family's `_body`, naming it in errors."""
+        if not isinstance(item, (SonicCreateRequest, MappingABC)):
+            raise RequestValidationError(
+                f"items[{index}] must be a SonicCreateRequest or a mapping of create fields, "
+                f"not {type(item).__name__}",
+                field=f"items[{index}]",
+            )
+        try:
+            if isinstance(item, SonicCreateRequest):
+                return self._body(item, {})
+            return self._body(None, dict(cast("Mapping[str, Any]", item)))
+        except RequestValidationError as exc:
+            where = f"items[{index}]" + (f".{exc.field}" if exc.field else "")
+            raise RequestValidationError(f"{where}: {exc}", field=where) from None
