@@ -25,7 +25,7 @@ from musicapi._models.nuro import NuroBgmRequest, NuroVocalRequest
 from musicapi._models.producer import ProducerCreateRequest, ProducerTaskType
 from musicapi._models.riffusion import RiffusionCreateRequest
 from musicapi._models.studio import StudioCreateRequest
-from musicapi._rules import Check, body_of, ordered, prepare
+from musicapi._rules import Check, body_of, ordered, prepare, secret_not_empty
 from musicapi._validation import prepare_request
 
 if TYPE_CHECKING:
@@ -38,11 +38,6 @@ T = TypeVar("T")
 Body = dict[str, Any]
 NURO_V2 = "v2.0"
 NURO_V1_MAX_SECONDS = 60
-
-
-def _secret_not_empty(request: Any) -> None:
-    if getattr(request, "webhook_secret", None) == "":
-        raise RequestValidationError("webhook_secret must not be empty", field="webhook_secret")
 
 
 def _needs_source(field: str) -> Check:
@@ -111,24 +106,24 @@ PRODUCER_CHECKS: tuple[Check, ...] = (
     _replace_window("starts_at", "ends_at"),
     ordered("starts_at", "ends_at"),
     _one_cover_strength,
-    _secret_not_empty,
+    secret_not_empty,
 )
 STUDIO_CHECKS: tuple[Check, ...] = (
     ordered("song_section_start", "song_section_end"),
     ordered("lyrics_placement_start", "lyrics_placement_end"),
-    _secret_not_empty,
+    secret_not_empty,
 )
 RIFFUSION_CHECKS: tuple[Check, ...] = (
     _needs_source("continue_clip_id"),
     _replace_window("replace_start_time", "replace_end_time"),
     ordered("replace_start_time", "replace_end_time"),
-    _secret_not_empty,
+    secret_not_empty,
 )
 NURO_CHECKS: Mapping[type, tuple[Check, ...]] = {
-    NuroVocalRequest: (_secret_not_empty,),
-    NuroBgmRequest: (_nuro_bgm_shape, _secret_not_empty),
+    NuroVocalRequest: (secret_not_empty,),
+    NuroBgmRequest: (_nuro_bgm_shape, secret_not_empty),
 }
-SIMPLE_CHECKS: tuple[Check, ...] = (_secret_not_empty,)
+SIMPLE_CHECKS: tuple[Check, ...] = (secret_not_empty,)
 
 
 def request_body(

@@ -42,7 +42,7 @@ from musicapi._models import (
     UpsampleTagsRequest,
     VoxRequest,
 )
-from musicapi._rules import Check
+from musicapi._rules import Check, secret_not_empty
 from musicapi._validation import LYRICS_LIMIT, SHORT_LYRICS_LIMIT, SHORT_LYRICS_MODELS
 
 
@@ -97,12 +97,6 @@ def url_or_clip(request: Any) -> None:
         raise RequestValidationError(
             f"give exactly one of url or sample_clip_id, not {problem}", field="url"
         )
-
-
-def secret_not_empty(request: Any) -> None:
-    """Refuse an empty `webhook_secret`: deliveries signed with it would prove nothing."""
-    if request.webhook_secret is not None and not request.webhook_secret:
-        raise RequestValidationError("webhook_secret must not be empty", field="webhook_secret")
 
 
 _GENERATION: tuple[Check, ...] = (prompt_fits_model, vocal_gender_fits_model, secret_not_empty)
