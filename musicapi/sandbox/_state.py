@@ -59,6 +59,7 @@ __all__ = [
     "PersonaRecord",
     "TaskRecord",
     "TaskStore",
+    "VoxRecord",
     "song_clip",
     "words",
 ]
@@ -137,6 +138,17 @@ class ClipRecord:
     def sounding(self) -> frozenset[str]:
         """The voices its audio (and its MIDI file) holds."""
         return self.voices if self.voices is not None else voices_of(self.part)
+
+
+@attrs.define(kw_only=True)
+class VoxRecord:
+    """A vocal extraction (`/sonic/vox`): a window of a clip, and the stem holding its vocals."""
+
+    vox_audio_id: str
+    clip_id: str
+    stem_clip_id: str
+    start: float
+    end: float
 
 
 @attrs.define(kw_only=True)
@@ -277,6 +289,9 @@ class TaskStore:
         self.tasks: dict[str, TaskRecord] = {}
         self.clips: dict[str, ClipRecord] = {}
         self.personas: dict[str, PersonaRecord] = {}
+        self.vox: dict[str, VoxRecord] = {}
+        self.midi_asked: dict[str, float] = {}
+        """Clip id -> clock time of the first `/sonic/midi` request (MIDI is ready 1 s later)."""
         self.batches: dict[str, BatchRecord] = {}
         self.legacy_nuro = legacy_nuro
         self._task_seconds = task_seconds

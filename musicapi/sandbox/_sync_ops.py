@@ -7,29 +7,25 @@ first (400 naming the field), then the clip they name is looked up (404
 `clip not found`), then the operation is done. The bodies are written here from
 literals after the wire plan and api-reference §3, never from the SDK's models.
 
-Vocal extractions (`/sonic/vox`) and MIDI readiness are state only these operations
-use: they live in a `_SyncState` per `TaskStore`, beside the store rather than in it,
-and die with it.
+Vocal extractions (`/sonic/vox`) and MIDI readiness are kept in the `TaskStore`
+(`vox`, `midi_asked`), with the clips and personas they refer to.
 """
 
 from __future__ import annotations
 
 import hashlib
-import weakref
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from musicapi.sandbox._audio import voices_of
 from musicapi.sandbox._http import Answer, json_answer, json_object
 from musicapi.sandbox._media import align, bpm_of, instruments
-from musicapi.sandbox._state import ClipRecord, PersonaRecord, words
+from musicapi.sandbox._ops_common import files_url
+from musicapi.sandbox._state import ClipRecord, PersonaRecord, VoxRecord, words
 from musicapi.sandbox._sync_rules import validate
 
 if TYPE_CHECKING:
     from musicapi.sandbox._app import Handler, SandboxApp
     from musicapi.sandbox._http import Request
-    from musicapi.sandbox._state import TaskStore
 
 __all__ = ["HANDLERS", "MIDI_SECONDS"]
 
@@ -53,36 +49,6 @@ _UPSAMPLED = {
     "ambient": "lush pads, slow evolving textures, spacious reverb",
 }
 _POLISH = "polished modern production, wide stereo mix"
-
-
-@attrs.define
-class _Vox:
-    """A vocal extraction: the window of a clip, and the stem clip holding its vocals."""
-
-    vox_audio_id: str
-    clip_id: str
-    stem_clip_id: str
-    start: float
-    end: float
-
-
-@attrs.define
-class _SyncState:
-    """What the sync operations remember between requests, per store."""
-
-    vox: dict[str, _Vox] = attrs.field(factory=dict[str, _Vox])
-    midi_asked: dict[str, float] = attrs.field(factory=dict[str, float])
-
-
-_STATES: weakref.WeakKeyDictionary[TaskStore, _SyncState] = weakref.WeakKeyDictionary()
-
-
-def _state(app: SandboxApp) -> _SyncState:
-    return _STATES.setdefault(app.store, _SyncState())
-
-
-def _files(request: Request) -> str:
-    return f"{request.origin}/files"
 
 
 def _ok(**fields: Any) -> Answer:
@@ -227,7 +193,7 @@ def persona(app: SandboxApp, request: Request, _owner: str, _param: str | None) 
     if problem is not None:
         return problem
     vox_id = body.get("vox_audio_id")
-    if vox_id and vox_id not in _state(app).vox:
+    if vox_id and vox_id not in app.store.vox:
         return json_answer(404, {"error": "vox audio not found"})
     record = PersonaRecord(persona_id=app.store.new_id(), name=body["name"], clip_id=clip.clip_id)
     app.store.personas[record.persona_id] = record
@@ -260,21 +226,21 @@ def vox(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> A
             voices=voices,
         )
     )
-    extraction = _Vox(
+    extraction = VoxRecord(
         vox_audio_id=app.store.new_id(),
         clip_id=clip.clip_id,
         stem_clip_id=stem.clip_id,
         start=float(body.get("vocal_start_s", 0.0)),
         end=float(body.get("vocal_end_s", clip.tune.duration)),
     )
-    _state(app).vox[extraction.vox_audio_id] = extraction
+    app.store.vox[extraction.vox_audio_id] = extraction
     data = {
         "vox_audio_id": extraction.vox_audio_id,
         "status": "complete",
         "source_clip_id": clip.clip_id,
         "vocal_start_s": extraction.start,
         "vocal_end_s": extraction.end,
-        "wave_response": {"audio_url": f"{_files(request)}/{stem.clip_id}.wav"},
+        "wave_response": {"audio_url": f"{files_url(request)}/{stem.clip_id}.wav"},
     }
     return _ok(data=data)
 
@@ -285,7 +251,7 @@ def midi(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> 
     if isinstance(clip, Answer):
         return clip
     now = app.clock.now()
-    asked = _state(app).midi_asked.setdefault(clip.clip_id, now)
+    asked = app.store.midi_asked.setdefault(clip.clip_id, now)
     if now < asked + MIDI_SECONDS:
         return json_answer(202, _NOT_READY)
     tracks = [
@@ -297,7 +263,7 @@ def midi(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> 
         }
         for instrument in instruments(clip.tune, voices=clip.sounding)
     ]
-    return _ok(data={"midi_url": f"{_files(request)}/{clip.clip_id}.mid", "instruments": tracks})
+    return _ok(data={"midi_url": f"{files_url(request)}/{clip.clip_id}.mid", "instruments": tracks})
 
 
 def wav(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> Answer:
@@ -307,7 +273,7 @@ def wav(app: SandboxApp, request: Request, _owner: str, _param: str | None) -> A
         return clip
     if app.store.account.charge(2) is None:
         return app.insufficient_credits()
-    url = f"{_files(request)}/{clip.clip_id}.lossless.wav"
+    url = f"{files_url(request)}/{clip.clip_id}.lossless.wav"
     return json_answer(200, {"message": "success", "data": {"wav_url": url}})
 
 
@@ -330,7 +296,7 @@ def get_song(app: SandboxApp, request: Request, _owner: str, _param: str | None)
     if isinstance(body, Answer):
         return body
     clip = app.store.upload(body["share_link"])
-    files = _files(request)
+    files = files_url(request)
     author = hashlib.sha256(clip.clip_id.encode()).hexdigest()[:6]
     return json_answer(
         200,
